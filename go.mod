@@ -1,0 +1,7 @@
+module github.com/edgejwt/edgejwt
+
+go 1.26.2
+
+require github.com/tetratelabs/proxy-wasm-go-sdk v0.24.0
+
+require github.com/stretchr/testify v1.11.1 // indirect
