@@ -45,4 +45,3 @@ func releaseHostBuffers() {
 	}
 	hostBuffers = hostBuffers[:0]
 }
-
