@@ -1,0 +1,66 @@
+// Package config parses the filter's JSON configuration, once, when the
+// plugin starts. Parsing is strict: an unknown field, a wrong type, a missing
+// issuer or key source or an invalid duration is an error naming the field,
+// so that a mistyped option can never silently weaken authentication.
+package config
+
+import (
+	"time"
+)
+
+// Defaults, named with their units.
+const (
+	DefaultRealm                 = "edgejwt"
+	DefaultPendingRequestTimeout = 5 * time.Second
+	DefaultMaxPendingRequests    = 1024
+	DefaultMaxTokenSize          = 8192
+	DefaultFetchTimeout          = 5 * time.Second
+	DefaultRefreshInterval       = 10 * time.Minute
+	DefaultClockSkew             = 60 * time.Second
+	DefaultAlgorithm             = "RS256"
+
+	// maxConfigSize bounds the configuration document (an inline JWKS included).
+	maxConfigSize = 1 << 20
+)
+
+// Config is the whole filter configuration.
+type Config struct {
+	Rules                 []Rule
+	Realm                 string
+	PendingRequestTimeout time.Duration
+	MaxPendingRequests    int
+	MaxTokenSize          int
+}
+
+// Rule is one trusted issuer, as Istio's RequestAuthentication.jwtRules[i].
+type Rule struct {
+	Issuer              string
+	Audiences           []string
+	JWKSURI             string
+	JWKS                string // inline JWKS; when set nothing is fetched
+	JWKSCluster         string
+	Timeout             time.Duration
+	RefreshInterval     time.Duration
+	FromHeaders         []HeaderSource
+	OutputPayloadHeader string
+	OutputClaimHeaders  []ClaimHeader
+	ForwardOriginal     bool
+	Algorithms          []string
+	ClockSkew           time.Duration
+	RequireExpiration   bool
+}
+
+// HeaderSource is a header a token is read from, after an optional prefix.
+type HeaderSource struct {
+	Name   string // lower-cased at parse time
+	Prefix string
+}
+
+// ClaimHeader copies one claim to one request header.
+type ClaimHeader struct {
+	Header string // lower-cased at parse time
+	Claim  string // dotted path
+}
+
+// DefaultHeaderSource is Authorization: Bearer, as RFC 6750 section 2.1.
+var DefaultHeaderSource = HeaderSource{Name: "authorization", Prefix: "Bearer "}

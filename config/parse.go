@@ -1,0 +1,416 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+)
+
+// Error is a configuration error; Field is the JSON path of the offending
+// value, e.g. "jwtRules[0].timeout".
+type Error struct {
+	Field string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return "config: " + e.Msg
+	}
+	return "config: " + e.Field + ": " + e.Msg
+}
+
+func errf(field, format string, args ...any) error {
+	return &Error{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Parse parses and validates a configuration document.
+func Parse(doc []byte) (*Config, error) {
+	if len(doc) > maxConfigSize {
+		return nil, errf("", "configuration larger than %d bytes", maxConfigSize)
+	}
+	if !utf8.Valid(doc) || !gjson.ValidBytes(doc) {
+		return nil, errf("", "configuration is not valid JSON")
+	}
+	root := gjson.ParseBytes(doc)
+	if !root.IsObject() {
+		return nil, errf("", "configuration must be a JSON object")
+	}
+	cfg := &Config{
+		Realm:                 DefaultRealm,
+		PendingRequestTimeout: DefaultPendingRequestTimeout,
+		MaxPendingRequests:    DefaultMaxPendingRequests,
+		MaxTokenSize:          DefaultMaxTokenSize,
+	}
+	var err error
+	seenRules := false
+	walkErr := members(root, "", func(name, field string, v gjson.Result) error {
+		switch name {
+		case "jwtRules":
+			seenRules = true
+			cfg.Rules, err = parseRules(field, v)
+		case "realm":
+			cfg.Realm, err = str(field, v)
+			if err == nil && !validRealm(cfg.Realm) {
+				err = errf(field, "must be printable ASCII without quotes or backslashes")
+			}
+		case "pendingRequestTimeout":
+			cfg.PendingRequestTimeout, err = duration(field, v)
+		case "maxPendingRequests":
+			cfg.MaxPendingRequests, err = positiveInt(field, v)
+		case "maxTokenSize":
+			cfg.MaxTokenSize, err = positiveInt(field, v)
+		default:
+			return errf(field, "unknown field")
+		}
+		return err
+	})
+	if walkErr != nil {
+		return nil, walkErr
+	}
+	if !seenRules || len(cfg.Rules) == 0 {
+		return nil, errf("jwtRules", "at least one rule is required")
+	}
+	return cfg, nil
+}
+
+func parseRules(field string, v gjson.Result) ([]Rule, error) {
+	if !v.IsArray() {
+		return nil, errf(field, "must be an array")
+	}
+	var rules []Rule
+	issuers := map[string]bool{}
+	for i, rv := range v.Array() {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		r, e := parseRule(f, rv)
+		if e != nil {
+			return nil, e
+		}
+		if issuers[r.Issuer] {
+			return nil, errf(f+".issuer", "duplicate issuer %q", r.Issuer)
+		}
+		issuers[r.Issuer] = true
+		rules = append(rules, r)
+	}
+	return rules, nil
+}
+
+func parseRule(field string, v gjson.Result) (Rule, error) {
+	r := Rule{
+		Timeout:           DefaultFetchTimeout,
+		RefreshInterval:   DefaultRefreshInterval,
+		ClockSkew:         DefaultClockSkew,
+		RequireExpiration: true,
+	}
+	if !v.IsObject() {
+		return r, errf(field, "must be an object")
+	}
+	var err error
+	err = members(v, field, func(name, f string, mv gjson.Result) error {
+		switch name {
+		case "issuer":
+			r.Issuer, err = str(f, mv)
+			if err == nil && r.Issuer == "" {
+				err = errf(f, "must not be empty")
+			}
+		case "audiences":
+			r.Audiences, err = strList(f, mv)
+		case "jwksUri":
+			r.JWKSURI, err = str(f, mv)
+			if err == nil {
+				err = checkURI(f, r.JWKSURI)
+			}
+		case "jwks":
+			r.JWKS, err = str(f, mv)
+			if err == nil && !gjson.Valid(r.JWKS) {
+				err = errf(f, "must hold a JWKS as a JSON string")
+			}
+		case "jwksCluster":
+			r.JWKSCluster, err = str(f, mv)
+			if err == nil && r.JWKSCluster == "" {
+				err = errf(f, "must not be empty")
+			}
+		case "timeout":
+			r.Timeout, err = duration(f, mv)
+		case "jwksRefreshInterval":
+			r.RefreshInterval, err = duration(f, mv)
+		case "fromHeaders":
+			r.FromHeaders, err = headerSources(f, mv)
+		case "outputPayloadToHeader":
+			r.OutputPayloadHeader, err = headerName(f, mv)
+		case "outputClaimToHeaders":
+			r.OutputClaimHeaders, err = claimHeaders(f, mv)
+		case "forwardOriginalToken":
+			r.ForwardOriginal, err = boolean(f, mv)
+		case "algorithms":
+			r.Algorithms, err = algorithms(f, mv)
+		case "clockSkew":
+			r.ClockSkew, err = duration(f, mv)
+		case "requireExpiration":
+			r.RequireExpiration, err = boolean(f, mv)
+		default:
+			return errf(f, "unknown field")
+		}
+		return err
+	})
+	if err != nil {
+		return r, err
+	}
+	switch {
+	case r.Issuer == "":
+		return r, errf(field+".issuer", "required")
+	case r.JWKSURI == "" && r.JWKS == "":
+		return r, errf(field+".jwksUri", "one of jwksUri or jwks is required")
+	case r.JWKSURI != "" && r.JWKS != "":
+		return r, errf(field+".jwks", "jwks and jwksUri are mutually exclusive")
+	}
+	if r.JWKSURI != "" && r.JWKSCluster == "" {
+		r.JWKSCluster = IstioClusterName(r.JWKSURI)
+	}
+	if len(r.FromHeaders) == 0 {
+		r.FromHeaders = []HeaderSource{DefaultHeaderSource}
+	}
+	if len(r.Algorithms) == 0 {
+		r.Algorithms = []string{DefaultAlgorithm}
+	}
+	return r, nil
+}
+
+// IstioClusterName is the name Istio gives the cluster of a ServiceEntry host:
+// outbound|<port>||<host>.
+func IstioClusterName(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return "outbound|" + port + "||" + u.Hostname()
+}
+
+// members calls fn for each member of an object, refusing duplicate names:
+// with two values for one option, which one wins would be a guess.
+func members(obj gjson.Result, field string, fn func(name, field string, v gjson.Result) error) error {
+	seen := map[string]bool{}
+	var err error
+	obj.ForEach(func(k, v gjson.Result) bool {
+		name := k.String()
+		f := name
+		if field != "" {
+			f = field + "." + name
+		}
+		if seen[name] {
+			err = errf(f, "duplicate field")
+			return false
+		}
+		seen[name] = true
+		err = fn(name, f, v)
+		return err == nil
+	})
+	return err
+}
+
+func str(field string, v gjson.Result) (string, error) {
+	if v.Type != gjson.String {
+		return "", errf(field, "must be a string")
+	}
+	return v.String(), nil
+}
+
+func boolean(field string, v gjson.Result) (bool, error) {
+	if v.Type != gjson.True && v.Type != gjson.False {
+		return false, errf(field, "must be true or false")
+	}
+	return v.Bool(), nil
+}
+
+func positiveInt(field string, v gjson.Result) (int, error) {
+	if v.Type != gjson.Number {
+		return 0, errf(field, "must be a number")
+	}
+	n, err := strconv.ParseInt(v.Raw, 10, 32)
+	if err != nil || n <= 0 {
+		return 0, errf(field, "must be a positive integer")
+	}
+	return int(n), nil
+}
+
+func duration(field string, v gjson.Result) (time.Duration, error) {
+	s, err := str(field, v)
+	if err != nil {
+		return 0, errf(field, "must be a duration string such as \"5s\"")
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, errf(field, "invalid duration %q: must be positive, such as \"5s\"", s)
+	}
+	return d, nil
+}
+
+func strList(field string, v gjson.Result) ([]string, error) {
+	if !v.IsArray() {
+		return nil, errf(field, "must be an array of strings")
+	}
+	var out []string
+	for i, e := range v.Array() {
+		s, err := str(fmt.Sprintf("%s[%d]", field, i), e)
+		if err != nil {
+			return nil, err
+		}
+		if s == "" {
+			return nil, errf(fmt.Sprintf("%s[%d]", field, i), "must not be empty")
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func checkURI(field, s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errf(field, "must be an absolute http or https URL")
+	}
+	if len(s) > 2048 {
+		return errf(field, "longer than 2048 characters")
+	}
+	return nil
+}
+
+// headerName accepts an HTTP header name (RFC 9110 token) and lower-cases it,
+// as Envoy presents header names.
+func headerName(field string, v gjson.Result) (string, error) {
+	s, err := str(field, v)
+	if err != nil {
+		return "", err
+	}
+	if s == "" {
+		return "", errf(field, "must not be empty")
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return "", errf(field, "invalid header name %q", s)
+		}
+	}
+	if s[0] == ':' {
+		return "", errf(field, "pseudo-headers cannot be used")
+	}
+	return strings.ToLower(s), nil
+}
+
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+func headerSources(field string, v gjson.Result) ([]HeaderSource, error) {
+	if !v.IsArray() {
+		return nil, errf(field, "must be an array of {name, prefix}")
+	}
+	var out []HeaderSource
+	for i, e := range v.Array() {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if !e.IsObject() {
+			return nil, errf(f, "must be an object {name, prefix}")
+		}
+		var hs HeaderSource
+		var err error
+		err = members(e, f, func(name, mf string, mv gjson.Result) error {
+			switch name {
+			case "name":
+				hs.Name, err = headerName(mf, mv)
+			case "prefix":
+				hs.Prefix, err = str(mf, mv)
+			default:
+				return errf(mf, "unknown field")
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if hs.Name == "" {
+			return nil, errf(f+".name", "required")
+		}
+		out = append(out, hs)
+	}
+	return out, nil
+}
+
+func claimHeaders(field string, v gjson.Result) ([]ClaimHeader, error) {
+	if !v.IsArray() {
+		return nil, errf(field, "must be an array of {header, claim}")
+	}
+	var out []ClaimHeader
+	for i, e := range v.Array() {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if !e.IsObject() {
+			return nil, errf(f, "must be an object {header, claim}")
+		}
+		var ch ClaimHeader
+		var err error
+		err = members(e, f, func(name, mf string, mv gjson.Result) error {
+			switch name {
+			case "header":
+				ch.Header, err = headerName(mf, mv)
+			case "claim":
+				ch.Claim, err = str(mf, mv)
+				if err == nil && ch.Claim == "" {
+					err = errf(mf, "must not be empty")
+				}
+			default:
+				return errf(mf, "unknown field")
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ch.Header == "" || ch.Claim == "" {
+			return nil, errf(f, "header and claim are required")
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// supportedAlgorithms are the JWS algorithms the verifier implements.
+var supportedAlgorithms = map[string]bool{
+	"RS256": true, "RS384": true, "RS512": true,
+	"PS256": true, "PS384": true, "PS512": true,
+	"ES256": true, "ES384": true, "EdDSA": true,
+}
+
+func algorithms(field string, v gjson.Result) ([]string, error) {
+	list, err := strList(field, v)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range list {
+		if !supportedAlgorithms[a] {
+			return nil, errf(fmt.Sprintf("%s[%d]", field, i), "unsupported algorithm %q (none and HMAC are never accepted)", a)
+		}
+	}
+	return list, nil
+}
+
+func validRealm(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}

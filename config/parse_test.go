@@ -1,0 +1,158 @@
+package config
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseDefaults(t *testing.T) {
+	cfg, err := Parse([]byte(`{"jwtRules":[{"issuer":"https://issuer.example","jwksUri":"https://issuer.example/.well-known/jwks.json"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		Realm:                 DefaultRealm,
+		PendingRequestTimeout: DefaultPendingRequestTimeout,
+		MaxPendingRequests:    DefaultMaxPendingRequests,
+		MaxTokenSize:          DefaultMaxTokenSize,
+		Rules: []Rule{{
+			Issuer:            "https://issuer.example",
+			JWKSURI:           "https://issuer.example/.well-known/jwks.json",
+			JWKSCluster:       "outbound|443||issuer.example",
+			Timeout:           DefaultFetchTimeout,
+			RefreshInterval:   DefaultRefreshInterval,
+			FromHeaders:       []HeaderSource{DefaultHeaderSource},
+			Algorithms:        []string{"RS256"},
+			ClockSkew:         DefaultClockSkew,
+			RequireExpiration: true,
+		}},
+	}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Fatalf("got  %+v\nwant %+v", cfg, want)
+	}
+}
+
+func TestParseAllFields(t *testing.T) {
+	cfg, err := Parse([]byte(`{
+	  "realm": "api",
+	  "pendingRequestTimeout": "1500ms",
+	  "maxPendingRequests": 10,
+	  "maxTokenSize": 4096,
+	  "jwtRules": [{
+	    "issuer": "iss-a",
+	    "audiences": ["a", "b"],
+	    "jwksUri": "http://127.0.0.1:8082/jwks",
+	    "jwksCluster": "jwks_a",
+	    "timeout": "2s",
+	    "jwksRefreshInterval": "1m",
+	    "fromHeaders": [{"name": "X-Token", "prefix": ""}],
+	    "outputPayloadToHeader": "X-Payload",
+	    "outputClaimToHeaders": [{"header": "X-Sub", "claim": "sub"}],
+	    "forwardOriginalToken": true,
+	    "algorithms": ["RS256", "ES256"],
+	    "clockSkew": "5s",
+	    "requireExpiration": false
+	  }, {
+	    "issuer": "iss-b",
+	    "jwks": "{\"keys\":[]}"
+	  }]
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Realm != "api" || cfg.PendingRequestTimeout != 1500*time.Millisecond || cfg.MaxPendingRequests != 10 || cfg.MaxTokenSize != 4096 {
+		t.Errorf("top level: %+v", cfg)
+	}
+	a := cfg.Rules[0]
+	wantA := Rule{
+		Issuer: "iss-a", Audiences: []string{"a", "b"},
+		JWKSURI: "http://127.0.0.1:8082/jwks", JWKSCluster: "jwks_a",
+		Timeout: 2 * time.Second, RefreshInterval: time.Minute,
+		FromHeaders:         []HeaderSource{{Name: "x-token", Prefix: ""}},
+		OutputPayloadHeader: "x-payload",
+		OutputClaimHeaders:  []ClaimHeader{{Header: "x-sub", Claim: "sub"}},
+		ForwardOriginal:     true,
+		Algorithms:          []string{"RS256", "ES256"},
+		ClockSkew:           5 * time.Second,
+		RequireExpiration:   false,
+	}
+	if !reflect.DeepEqual(a, wantA) {
+		t.Errorf("rule 0:\ngot  %+v\nwant %+v", a, wantA)
+	}
+	if b := cfg.Rules[1]; b.JWKS != `{"keys":[]}` || b.JWKSCluster != "" {
+		t.Errorf("rule 1: %+v", b)
+	}
+}
+
+func TestParseErrorsNameTheField(t *testing.T) {
+	const ok = `"issuer":"i","jwksUri":"http://h/j"`
+	tests := []struct {
+		name, doc, field string
+	}{
+		{"not json", `{`, ""},
+		{"not an object", `[]`, ""},
+		{"no rules", `{}`, "jwtRules"},
+		{"empty rules", `{"jwtRules":[]}`, "jwtRules"},
+		{"rules not array", `{"jwtRules":{}}`, "jwtRules"},
+		{"unknown top-level field", `{"jwtRules":[{` + ok + `}],"realmm":"x"}`, "realmm"},
+		{"duplicate top-level field", `{"realm":"a","realm":"b","jwtRules":[{` + ok + `}]}`, "realm"},
+		{"unknown rule field", `{"jwtRules":[{` + ok + `,"issuers":"x"}]}`, "jwtRules[0].issuers"},
+		{"missing issuer", `{"jwtRules":[{"jwksUri":"http://h/j"}]}`, "jwtRules[0].issuer"},
+		{"empty issuer", `{"jwtRules":[{"issuer":"","jwksUri":"http://h/j"}]}`, "jwtRules[0].issuer"},
+		{"issuer not a string", `{"jwtRules":[{"issuer":1,"jwksUri":"http://h/j"}]}`, "jwtRules[0].issuer"},
+		{"missing key source", `{"jwtRules":[{"issuer":"i"}]}`, "jwtRules[0].jwksUri"},
+		{"both key sources", `{"jwtRules":[{` + ok + `,"jwks":"{}"}]}`, "jwtRules[0].jwks"},
+		{"inline jwks not json", `{"jwtRules":[{"issuer":"i","jwks":"{"}]}`, "jwtRules[0].jwks"},
+		{"relative uri", `{"jwtRules":[{"issuer":"i","jwksUri":"/jwks"}]}`, "jwtRules[0].jwksUri"},
+		{"ftp uri", `{"jwtRules":[{"issuer":"i","jwksUri":"ftp://h/jwks"}]}`, "jwtRules[0].jwksUri"},
+		{"bad duration", `{"jwtRules":[{` + ok + `,"timeout":"banana"}]}`, "jwtRules[0].timeout"},
+		{"numeric duration", `{"jwtRules":[{` + ok + `,"timeout":5}]}`, "jwtRules[0].timeout"},
+		{"negative duration", `{"jwtRules":[{` + ok + `,"clockSkew":"-1s"}]}`, "jwtRules[0].clockSkew"},
+		{"zero refresh", `{"jwtRules":[{` + ok + `,"jwksRefreshInterval":"0s"}]}`, "jwtRules[0].jwksRefreshInterval"},
+		{"bad pending timeout", `{"jwtRules":[{` + ok + `}],"pendingRequestTimeout":"x"}`, "pendingRequestTimeout"},
+		{"fractional max pending", `{"jwtRules":[{` + ok + `}],"maxPendingRequests":1.5}`, "maxPendingRequests"},
+		{"zero token size", `{"jwtRules":[{` + ok + `}],"maxTokenSize":0}`, "maxTokenSize"},
+		{"audiences not array", `{"jwtRules":[{` + ok + `,"audiences":"a"}]}`, "jwtRules[0].audiences"},
+		{"audience not string", `{"jwtRules":[{` + ok + `,"audiences":[1]}]}`, "jwtRules[0].audiences[0]"},
+		{"alg none", `{"jwtRules":[{` + ok + `,"algorithms":["none"]}]}`, "jwtRules[0].algorithms[0]"},
+		{"alg HS256", `{"jwtRules":[{` + ok + `,"algorithms":["RS256","HS256"]}]}`, "jwtRules[0].algorithms[1]"},
+		{"header source unknown field", `{"jwtRules":[{` + ok + `,"fromHeaders":[{"name":"a","value_prefix":"x"}]}]}`, "jwtRules[0].fromHeaders[0].value_prefix"},
+		{"header source without name", `{"jwtRules":[{` + ok + `,"fromHeaders":[{"prefix":"x"}]}]}`, "jwtRules[0].fromHeaders[0].name"},
+		{"bad header name", `{"jwtRules":[{` + ok + `,"outputPayloadToHeader":"x payload"}]}`, "jwtRules[0].outputPayloadToHeader"},
+		{"pseudo header", `{"jwtRules":[{` + ok + `,"outputPayloadToHeader":":path"}]}`, "jwtRules[0].outputPayloadToHeader"},
+		{"claim header missing claim", `{"jwtRules":[{` + ok + `,"outputClaimToHeaders":[{"header":"x"}]}]}`, "jwtRules[0].outputClaimToHeaders[0]"},
+		{"forward not bool", `{"jwtRules":[{` + ok + `,"forwardOriginalToken":"true"}]}`, "jwtRules[0].forwardOriginalToken"},
+		{"duplicate issuer", `{"jwtRules":[{` + ok + `},{` + ok + `}]}`, "jwtRules[1].issuer"},
+		{"realm with quote", `{"jwtRules":[{` + ok + `}],"realm":"a\"b"}`, "realm"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.doc))
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Parse(%s) = %v, want a config error", tt.doc, err)
+			}
+			if ce.Field != tt.field {
+				t.Errorf("field = %q, want %q (%v)", ce.Field, tt.field, err)
+			}
+			if tt.field != "" && !strings.Contains(err.Error(), tt.field) {
+				t.Errorf("message %q does not name %q", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestIstioClusterName(t *testing.T) {
+	for uri, want := range map[string]string{
+		"https://login.example.com/keys":          "outbound|443||login.example.com",
+		"http://issuer.ns.svc.cluster.local/jwks": "outbound|80||issuer.ns.svc.cluster.local",
+		"http://127.0.0.1:8082/jwks":              "outbound|8082||127.0.0.1",
+	} {
+		if got := IstioClusterName(uri); got != want {
+			t.Errorf("IstioClusterName(%q) = %q, want %q", uri, got, want)
+		}
+	}
+}
