@@ -1,0 +1,132 @@
+package verifier
+
+import (
+	"crypto"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Key is a parsed, validated public key (made by jwkscache from a JWKS).
+type Key struct {
+	ID        string           // JWK "kid" ("" if absent)
+	Algorithm string           // JWK "alg" ("" if absent); when set it must equal the token's alg
+	Use       string           // JWK "use" ("" or "sig")
+	Public    crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+}
+
+// KeySource finds the key for a token. Implemented by jwkscache.
+// It returns ErrUnknownKID (wrapped or bare) when no usable key matches.
+// kid is "" when the token has none; what that means is the source's call.
+// Any other error is reported as ErrUnknownKID with the error's text as
+// log detail, so that text must be safe to log.
+type KeySource interface {
+	Key(kid, alg string) (*Key, error)
+}
+
+// DefaultClockSkew is the clock skew used when Options.ClockSkew is zero.
+const DefaultClockSkew = 60 * time.Second
+
+// Options configure a Verifier.
+type Options struct {
+	Issuer            string           // required; exact match with "iss"
+	Audiences         []string         // if non-empty, "aud" (string or array of strings) must contain one
+	Algorithms        []string         // allow-list; empty means ["RS256"]; "none" and HS* refused by New
+	ClockSkew         time.Duration    // default 60s when zero; negative is an error in New
+	RequireExpiration bool             // exp must be present (callers pass true by default)
+	Now               func() time.Time // default time.Now
+}
+
+// Verifier checks tokens for one issuer. It is immutable and safe for
+// concurrent use.
+type Verifier struct {
+	issuer     string
+	audiences  []string
+	algs       algSet
+	skew       float64 // seconds
+	requireExp bool
+	now        func() time.Time
+}
+
+// New validates o and returns a Verifier. Errors from New are
+// configuration errors, not token errors.
+func New(o Options) (*Verifier, error) {
+	if o.Issuer == "" {
+		return nil, errors.New("verifier: issuer is required")
+	}
+	for _, a := range o.Audiences {
+		if a == "" {
+			return nil, errors.New("verifier: empty audience")
+		}
+	}
+	if o.ClockSkew < 0 {
+		return nil, errors.New("verifier: negative clock skew")
+	}
+	v := &Verifier{
+		issuer:     o.Issuer,
+		audiences:  append([]string(nil), o.Audiences...),
+		skew:       o.ClockSkew.Seconds(),
+		requireExp: o.RequireExpiration,
+		now:        o.Now,
+	}
+	if o.ClockSkew == 0 {
+		v.skew = DefaultClockSkew.Seconds()
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	names := o.Algorithms
+	if len(names) == 0 {
+		names = []string{"RS256"}
+	}
+	for _, name := range names {
+		if isForbidden(name) {
+			return nil, fmt.Errorf("verifier: algorithm %.32q is never allowed", name)
+		}
+		a := lookupAlgorithm(name)
+		if a == algUnknown {
+			return nil, fmt.Errorf("verifier: unsupported algorithm %.32q (supported: %v)", name, SupportedAlgorithms())
+		}
+		v.algs.add(a)
+	}
+	return v, nil
+}
+
+// Verify checks the token's alg against the allow-list, gets the key from
+// keys, checks the signature and then the claims, in that order. On success
+// it returns the claims. Every error wraps one of the package's sentinels.
+func (v *Verifier) Verify(t *Token, keys KeySource) (Claims, error) {
+	if t == nil {
+		return Claims{}, errNilToken
+	}
+	// "none" and HS* never map to an algorithm, so they stop here whatever
+	// the allow-list says.
+	a := lookupAlgorithm(t.alg)
+	if a == algUnknown {
+		return Claims{}, errAlgUnknown
+	}
+	if !v.algs.has(a) {
+		return Claims{}, errAlgNotAllowed
+	}
+	if keys == nil {
+		return Claims{}, errNoKeySource
+	}
+	k, err := keys.Key(t.kid, t.alg)
+	if err != nil {
+		if errors.Is(err, ErrUnknownKID) {
+			return Claims{}, err
+		}
+		// %v, not %w: only ErrUnknownKID may decide Reason.
+		return Claims{}, fmt.Errorf("%w: %v", ErrUnknownKID, err)
+	}
+	if err := checkKey(a, k); err != nil {
+		return Claims{}, err
+	}
+	if err := verifySignature(a, k.Public, t.signingInput, t.sig); err != nil {
+		return Claims{}, err
+	}
+	if err := v.checkClaims(&t.claims); err != nil {
+		return Claims{}, err
+	}
+	return Claims{raw: t.payload, json: t.payloadBytes}, nil
+}
