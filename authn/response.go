@@ -1,0 +1,114 @@
+package authn
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/edgejwt/edgejwt/verifier"
+)
+
+// Response is a local answer, built once per reason and reused.
+type Response struct {
+	Status  uint32
+	Headers [][2]string
+	Body    []byte
+}
+
+var errKeysUnavailable = errors.New("signing keys not available")
+
+// Reason is the short, fixed text that explains err to a client.
+func Reason(err error) string {
+	switch {
+	case errors.Is(err, ErrNoToken):
+		return "no token"
+	case errors.Is(err, ErrMultipleTokens):
+		return ErrMultipleTokens.Error()
+	case errors.Is(err, errKeysUnavailable):
+		return errKeysUnavailable.Error()
+	}
+	return verifier.Reason(err)
+}
+
+type responses struct {
+	realm       string
+	missing     *Response
+	unavailable *Response
+	invalid     map[string]*Response
+}
+
+func newResponses(realm string) *responses {
+	r := &responses{realm: realm, invalid: map[string]*Response{}}
+	r.missing = &Response{
+		Status: 401,
+		Headers: [][2]string{
+			{"content-type", "application/json"},
+			{"www-authenticate", `Bearer realm="` + realm + `"`},
+		},
+		Body: []byte(`{"error":"No token provided"}`),
+	}
+	r.unavailable = &Response{
+		Status:  503,
+		Headers: [][2]string{{"content-type", "application/json"}},
+		Body:    []byte(`{"error":"Authentication unavailable","details":` + jsonString(errKeysUnavailable.Error()) + `}`),
+	}
+	return r
+}
+
+// forError returns the answer to a refused request. RFC 6750 section 3.1:
+// no error attribute when the request carried no token.
+func (r *responses) forError(err error) *Response {
+	if errors.Is(err, ErrNoToken) {
+		return r.missing
+	}
+	reason := Reason(err)
+	if resp, ok := r.invalid[reason]; ok {
+		return resp
+	}
+	resp := &Response{
+		Status: 401,
+		Headers: [][2]string{
+			{"content-type", "application/json"},
+			{"www-authenticate", `Bearer realm="` + r.realm + `", error="invalid_token", error_description="` + reason + `"`},
+		},
+		Body: []byte(`{"error":"Invalid token","details":` + jsonString(reason) + `}`),
+	}
+	r.invalid[reason] = resp
+	return resp
+}
+
+// jsonString quotes s as a JSON string. Reasons are fixed ASCII texts; the
+// escaping is there so that no future reason can break the body.
+func jsonString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20:
+			b.WriteString(`\u00`)
+			b.WriteByte("0123456789abcdef"[c>>4])
+			b.WriteByte("0123456789abcdef"[c&0xf])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// InternalResponse answers a request the filter could not decide on because
+// of a fault of its own: it fails closed.
+var InternalResponse = &Response{
+	Status:  500,
+	Headers: [][2]string{{"content-type", "application/json"}},
+	Body:    []byte(`{"error":"Internal error"}`),
+}
+
+var errInternal = errors.New("internal error")
+
+// Internal is the decision for a request the filter could not decide on.
+func (a *Authenticator) Internal() Decision {
+	return Decision{Outcome: Deny, Rule: -1, Err: errInternal, Response: InternalResponse}
+}
