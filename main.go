@@ -1,36 +1,217 @@
+// Command edgejwt is a proxy-wasm HTTP filter that authenticates requests
+// with JWTs. This file wires the proxy-wasm contexts to the plain-Go packages
+// that do the work: config (parsed once), jwkscache (keys, shared data,
+// fetch schedule) and authn (the decision on one request).
 package main
 
 import (
+	"time"
+
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/edgejwt/edgejwt/authn"
+	"github.com/edgejwt/edgejwt/config"
+	"github.com/edgejwt/edgejwt/verifier"
 )
+
+// tickPeriod paces the plugin's housekeeping: picking up key sets other VMs
+// fetched, starting due fetches, and expiring held requests.
+const tickPeriod = 200 * time.Millisecond
 
 func main() {}
 
-func init() { proxywasm.SetVMContext(&vm{}) }
+func init() { proxywasm.SetVMContext(&vmContext{}) }
 
-type vm struct{ types.DefaultVMContext }
+type vmContext struct{ types.DefaultVMContext }
 
-func (*vm) NewPluginContext(uint32) types.PluginContext { return &plugin{} }
+func (*vmContext) NewPluginContext(uint32) types.PluginContext {
+	return &pluginContext{pending: map[uint32]pendingRequest{}}
+}
 
-type plugin struct{ types.DefaultPluginContext }
+type pluginContext struct {
+	types.DefaultPluginContext
+	cfg     *config.Config
+	auth    *authn.Authenticator
+	issuers []*issuerKeys
+	pending map[uint32]pendingRequest // held requests, by HTTP context ID
+	keysFn  authn.KeysFunc
+}
 
-func (*plugin) OnPluginStart(int) types.OnPluginStartStatus {
-	cfg, err := proxywasm.GetPluginConfiguration()
-	proxywasm.LogInfof("config %q %v", cfg, err)
+type pendingRequest struct {
+	rule     int
+	deadline time.Time
+}
+
+func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
+	if err := p.configure(); err != nil {
+		proxywasm.LogCriticalf("%v", err)
+		return types.OnPluginStartStatusFailed
+	}
+	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tickPeriod / time.Millisecond)); err != nil {
+		proxywasm.LogCriticalf("setting the tick period: %v", err)
+		return types.OnPluginStartStatusFailed
+	}
+	// The first fetch starts on the first tick, not here: Envoy also
+	// configures throw-away VM instances (to validate the configuration)
+	// that never tick, and one of them could take the fetch lease and die.
 	return types.OnPluginStartStatusOK
 }
 
-func (*plugin) NewHttpContext(uint32) types.HttpContext { return &httpCtx{} }
+func (p *pluginContext) configure() error {
+	raw, err := proxywasm.GetPluginConfiguration()
+	if err != nil && err != types.ErrorStatusNotFound {
+		return err
+	}
+	cfg, err := config.Parse(raw)
+	if err != nil {
+		return err
+	}
+	auth, err := authn.New(cfg)
+	if err != nil {
+		return err
+	}
+	owner, err := newOwnerID()
+	if err != nil {
+		return err
+	}
+	p.cfg, p.auth = cfg, auth
+	for i, r := range cfg.Rules {
+		ik, err := newIssuerKeys(i, r, owner)
+		if err != nil {
+			return err
+		}
+		p.issuers = append(p.issuers, ik)
+	}
+	p.keysFn = p.keys
+	return nil
+}
 
-type httpCtx struct{ types.DefaultHttpContext }
+// keys is the authn.KeysFunc: nil while the issuer has no keys yet.
+func (p *pluginContext) keys(rule int) verifier.KeySource {
+	if ks := p.issuers[rule].source.Keys(); ks != nil {
+		return ks
+	}
+	return nil
+}
 
-func (*httpCtx) OnHttpRequestHeaders(int, bool) types.Action {
-	v, err := proxywasm.GetHttpRequestHeader("authorization")
-	proxywasm.LogInfof("auth %q %v", v, err)
-	if v == "" {
-		proxywasm.SendHttpResponse(401, [][2]string{{"content-type", "application/json"}}, []byte(`{"error":"No token provided"}`), -1)
+func (p *pluginContext) OnTick() {
+	now := time.Now()
+	for _, ik := range p.issuers {
+		if ik.sync() {
+			p.resume(ik.rule)
+		}
+		ik.maybeFetch(now, p.resume)
+	}
+	for id, pr := range p.pending {
+		if now.After(pr.deadline) {
+			p.finish(id, p.auth.Unavailable(pr.rule))
+		}
+	}
+}
+
+// resume decides again on every request held for rule's keys.
+func (p *pluginContext) resume(rule int) {
+	for id, pr := range p.pending {
+		if pr.rule != rule {
+			continue
+		}
+		if err := proxywasm.SetEffectiveContext(id); err != nil {
+			delete(p.pending, id)
+			continue
+		}
+		headers, err := proxywasm.GetHttpRequestHeaders()
+		if err != nil {
+			delete(p.pending, id)
+			continue
+		}
+		d := p.auth.Authenticate(headers, p.keysFn)
+		if d.Outcome == authn.Wait {
+			continue // keys of another rule, or still none
+		}
+		p.finish(id, d)
+	}
+}
+
+// finish applies a decision to a held request and releases it.
+func (p *pluginContext) finish(id uint32, d authn.Decision) {
+	delete(p.pending, id)
+	if err := proxywasm.SetEffectiveContext(id); err != nil {
+		return
+	}
+	if apply(d) {
+		if err := proxywasm.ResumeHttpRequest(); err != nil {
+			proxywasm.LogWarnf("resuming a held request: %v", err)
+		}
+	}
+}
+
+func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
+	return &httpContext{id: id, plugin: p}
+}
+
+type httpContext struct {
+	types.DefaultHttpContext
+	id     uint32
+	plugin *pluginContext
+}
+
+func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
+	p := h.plugin
+	defer func() {
+		// Fail closed: a bug must never let a request through.
+		if r := recover(); r != nil {
+			proxywasm.LogErrorf("panic while authenticating: %v", r)
+			apply(p.auth.Internal())
+			action = types.ActionPause
+		}
+	}()
+	for _, name := range p.auth.Strip() {
+		_ = proxywasm.RemoveHttpRequestHeader(name)
+	}
+	headers, err := proxywasm.GetHttpRequestHeaders()
+	if err != nil {
+		apply(p.auth.Internal())
 		return types.ActionPause
 	}
-	return types.ActionContinue
+	d := p.auth.Authenticate(headers, p.keysFn)
+	if d.Outcome == authn.Wait {
+		if len(p.pending) >= p.cfg.MaxPendingRequests {
+			apply(p.auth.Unavailable(d.Rule))
+			return types.ActionPause
+		}
+		p.pending[h.id] = pendingRequest{rule: d.Rule, deadline: time.Now().Add(p.cfg.PendingRequestTimeout)}
+		return types.ActionPause
+	}
+	if apply(d) {
+		return types.ActionContinue
+	}
+	return types.ActionPause
+}
+
+func (h *httpContext) OnHttpStreamDone() { delete(h.plugin.pending, h.id) }
+
+// apply carries out an Allow or Deny decision on the current HTTP context and
+// reports whether the request may continue.
+func apply(d authn.Decision) bool {
+	if d.Outcome == authn.Allow {
+		for _, name := range d.Remove {
+			_ = proxywasm.RemoveHttpRequestHeader(name)
+		}
+		for _, kv := range d.Set {
+			if err := proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1]); err != nil {
+				proxywasm.LogErrorf("setting %s: %v", kv[0], err)
+				d = authn.Decision{Outcome: authn.Deny, Response: authn.InternalResponse}
+				break
+			}
+		}
+		if d.Outcome == authn.Allow {
+			return true
+		}
+	}
+	r := d.Response
+	if err := proxywasm.SendHttpResponse(r.Status, r.Headers, r.Body, -1); err != nil {
+		proxywasm.LogErrorf("sending a %d: %v", r.Status, err)
+	}
+	return false
 }

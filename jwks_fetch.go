@@ -1,0 +1,160 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/edgejwt/edgejwt/config"
+	"github.com/edgejwt/edgejwt/jwkscache"
+)
+
+// sharedData is jwkscache.Store over proxy-wasm shared data.
+type sharedData struct{}
+
+func (sharedData) Get(key string) ([]byte, uint32, bool, error) {
+	v, cas, err := proxywasm.GetSharedData(key)
+	if err == types.ErrorStatusNotFound {
+		return nil, 0, false, nil
+	}
+	return v, cas, err == nil, err
+}
+
+func (sharedData) Set(key string, value []byte, cas uint32) error {
+	err := proxywasm.SetSharedData(key, value, cas)
+	if err == types.ErrorStatusCasMismatch {
+		return jwkscache.ErrCASMismatch
+	}
+	return err
+}
+
+// newOwnerID names this VM in fetch leases.
+func newOwnerID() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generating a VM id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// issuerKeys is one rule's key source and the HTTP callout that feeds it.
+type issuerKeys struct {
+	rule    int
+	cfg     config.Rule
+	source  *jwkscache.Source
+	headers [][2]string // of the JWKS request, built once
+	failing bool        // the last fetch failed (logged once per change)
+}
+
+func newIssuerKeys(rule int, r config.Rule, owner string) (*issuerKeys, error) {
+	ik := &issuerKeys{rule: rule, cfg: r}
+	if r.JWKS != "" {
+		keys, skipped, err := jwkscache.Parse([]byte(r.JWKS))
+		logSkipped(r.Issuer, skipped)
+		if err != nil {
+			return nil, &config.Error{Field: fmt.Sprintf("jwtRules[%d].jwks", rule), Msg: err.Error()}
+		}
+		ik.source = jwkscache.NewStaticSource(keys)
+		return ik, nil
+	}
+	u, err := url.Parse(r.JWKSURI)
+	if err != nil {
+		return nil, &config.Error{Field: fmt.Sprintf("jwtRules[%d].jwksUri", rule), Msg: err.Error()}
+	}
+	ik.headers = [][2]string{
+		{":method", "GET"},
+		{":scheme", u.Scheme},
+		{":authority", u.Host},
+		{":path", u.RequestURI()},
+		{"accept", "application/json"},
+	}
+	ik.source = jwkscache.NewSource(sharedData{}, r.Issuer, owner, r.RefreshInterval, r.Timeout)
+	return ik, nil
+}
+
+// sync picks up a key set another VM stored; true when the keys changed.
+func (ik *issuerKeys) sync() bool {
+	changed, _, err := ik.source.Sync()
+	if err != nil {
+		proxywasm.LogDebugf("issuer %s: reading shared keys: %v", ik.cfg.Issuer, err)
+	}
+	return changed
+}
+
+// maybeFetch starts a JWKS fetch when one is due and this VM won the lease.
+// loaded is called after this VM stored a new key set.
+func (ik *issuerKeys) maybeFetch(now time.Time, loaded func(rule int)) {
+	if !ik.source.StartFetch(now) {
+		return
+	}
+	timeout := uint32(ik.cfg.Timeout / time.Millisecond)
+	_, err := proxywasm.DispatchHttpCall(ik.cfg.JWKSCluster, ik.headers, nil, nil, timeout,
+		func(_, bodySize, _ int) { ik.onResponse(bodySize, loaded) })
+	if err != nil {
+		ik.failed(now, fmt.Sprintf("cannot call cluster %q: %v", ik.cfg.JWKSCluster, err))
+	}
+}
+
+func (ik *issuerKeys) onResponse(bodySize int, loaded func(rule int)) {
+	now := time.Now()
+	status := ""
+	if hs, err := proxywasm.GetHttpCallResponseHeaders(); err == nil {
+		for _, h := range hs {
+			if h[0] == ":status" {
+				status = h[1]
+			}
+		}
+	}
+	switch {
+	case status == "":
+		ik.failed(now, "no response (connection failure or timeout)")
+		return
+	case status != "200":
+		ik.failed(now, "HTTP status "+status)
+		return
+	case bodySize > jwkscache.MaxJWKSSize:
+		ik.failed(now, "body of "+strconv.Itoa(bodySize)+" bytes, over the limit")
+		return
+	}
+	body, err := proxywasm.GetHttpCallResponseBody(0, bodySize)
+	if err != nil && bodySize > 0 {
+		ik.failed(now, "reading the body: "+err.Error())
+		return
+	}
+	skipped, err := ik.source.FetchSucceeded(now, body)
+	logSkipped(ik.cfg.Issuer, skipped)
+	switch {
+	case errors.Is(err, jwkscache.ErrNotShared):
+		proxywasm.LogWarnf("issuer %s: %v", ik.cfg.Issuer, err)
+	case err != nil:
+		ik.failed(now, err.Error())
+		return
+	}
+	proxywasm.LogInfof("issuer %s: loaded %d keys from %s", ik.cfg.Issuer, ik.source.Keys().Len(), ik.cfg.JWKSURI)
+	ik.failing = false
+	loaded(ik.rule)
+}
+
+func (ik *issuerKeys) failed(now time.Time, why string) {
+	ik.source.FetchFailed(now)
+	if !ik.failing {
+		proxywasm.LogWarnf("issuer %s: fetching %s failed: %s; retrying every %v",
+			ik.cfg.Issuer, ik.cfg.JWKSURI, why, jwkscache.RetryAfterFailure)
+	} else {
+		proxywasm.LogDebugf("issuer %s: fetch failed again: %s", ik.cfg.Issuer, why)
+	}
+	ik.failing = true
+}
+
+func logSkipped(issuer string, skipped []jwkscache.Skipped) {
+	for _, s := range skipped {
+		proxywasm.LogWarnf("issuer %s: key skipped: %v", issuer, s)
+	}
+}
