@@ -1,0 +1,410 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"text/template"
+	"time"
+
+	funce "github.com/tetratelabs/func-e"
+	"github.com/tetratelabs/func-e/api"
+
+	"github.com/edgejwt/edgejwt/internal/devservers"
+)
+
+const (
+	// readyTimeout bounds Envoy's start, counted once it holds a start slot:
+	// V8 compiles the multi-megabyte module in about 4 s on an idle machine.
+	readyTimeout = 60 * time.Second
+	// stopTimeout bounds a graceful stop before the process is killed.
+	stopTimeout = 10 * time.Second
+)
+
+// envoyTemplate is the Envoy configuration of every test: one listener with
+// the filter in front of the router, an upstream cluster and one cluster per
+// JWKS endpoint. 127.0.0.1 only; every port is chosen free per Envoy.
+var envoyTemplate = template.Must(template.New("envoy").Funcs(template.FuncMap{"json": jsonString}).Parse(`
+admin:
+  address: {socket_address: {address: 127.0.0.1, port_value: {{.AdminPort}}}}
+static_resources:
+  listeners:
+  - name: main
+    address: {socket_address: {address: 127.0.0.1, port_value: {{.ListenPort}}}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: {prefix: "/"}
+                route: {cluster: upstream}
+          http_filters:
+          - name: envoy.filters.http.wasm
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: edgejwt
+                fail_open: false
+                configuration:
+                  "@type": type.googleapis.com/google.protobuf.StringValue
+                  value: {{json .PluginConfig}}
+                vm_config:
+                  vm_id: edgejwt
+                  runtime: envoy.wasm.runtime.v8
+                  code: {local: {filename: {{json .WasmPath}}}}
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+  - name: upstream
+    connect_timeout: 1s
+    type: STATIC
+    load_assignment:
+      cluster_name: upstream
+      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: {{.UpstreamPort}}}}}}]}]
+{{- range .JWKSClusters}}
+  - name: {{json .Name}}
+    connect_timeout: 1s
+    type: STATIC
+    load_assignment:
+      cluster_name: {{json .Name}}
+      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: {{.Port}}}}}}]}]
+{{- end}}
+`))
+
+// jsonString renders s as a JSON string, which is also a valid YAML
+// double-quoted scalar.
+func jsonString(s string) (string, error) {
+	b, err := json.Marshal(s)
+	return string(b), err
+}
+
+// cluster is one JWKS cluster of an Envoy configuration.
+type cluster struct {
+	Name string
+	Port int
+}
+
+// envoyConfig is what varies between the Envoys of the suite.
+type envoyConfig struct {
+	PluginConfig string // the filter's JSON configuration
+	UpstreamPort int
+	JWKSClusters []cluster
+	Concurrency  int // worker threads; 0 means 1
+
+	// BadConfig marks a deliberately broken filter configuration: Wasm
+	// errors in the log are expected, not a failure.
+	BadConfig bool
+
+	// Set by launchEnvoy.
+	AdminPort  int
+	ListenPort int
+	WasmPath   string
+}
+
+// envoyProc is one running Envoy.
+type envoyProc struct {
+	t         testing.TB
+	cfg       envoyConfig
+	baseID    int
+	log       *syncBuffer
+	cancel    context.CancelFunc
+	done      chan struct{} // closed when funce.Run has returned
+	err       error         // funce.Run's result, set before done closes
+	stopOnce  sync.Once
+	adminBase string
+	listener  string // http://127.0.0.1:port
+}
+
+var baseIDs atomic.Int64
+
+// startSlot serializes Envoy starts. Compiling the module is CPU-bound and
+// takes seconds; several at once on a small machine only make every start
+// slower (and readiness timeouts flaky). Tests run in parallel otherwise.
+var startSlot = make(chan struct{}, 1)
+
+// acquireStartSlot blocks until this test may start an Envoy and returns
+// the function that releases the slot (safe to call more than once).
+func acquireStartSlot() func() {
+	startSlot <- struct{}{}
+	var once sync.Once
+	return func() { once.Do(func() { <-startSlot }) }
+}
+
+// nextBaseID gives every Envoy of this process, and of concurrent test
+// processes, its own hot-restart domain (shared memory and domain sockets).
+func nextBaseID() int {
+	return (os.Getpid()%100000)*64 + int(baseIDs.Add(1)%64)
+}
+
+// launchEnvoy writes the configuration and starts Envoy without waiting.
+func launchEnvoy(t testing.TB, cfg envoyConfig) *envoyProc {
+	t.Helper()
+	var err error
+	if cfg.AdminPort, err = devservers.FreePort(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ListenPort, err = devservers.FreePort(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 1
+	}
+	cfg.WasmPath = wasmPath
+	dir := t.TempDir()
+	var yaml bytes.Buffer
+	if err := envoyTemplate.Execute(&yaml, cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "envoy.yaml")
+	if err := os.WriteFile(cfgPath, yaml.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	e := &envoyProc{
+		t:         t,
+		cfg:       cfg,
+		baseID:    nextBaseID(),
+		log:       &syncBuffer{},
+		done:      make(chan struct{}),
+		adminBase: fmt.Sprintf("http://127.0.0.1:%d", cfg.AdminPort),
+		listener:  fmt.Sprintf("http://127.0.0.1:%d", cfg.ListenPort),
+	}
+	args := []string{
+		"-c", cfgPath,
+		"--concurrency", strconv.Itoa(cfg.Concurrency),
+		"--base-id", strconv.Itoa(e.baseID),
+		"--component-log-level", "wasm:debug",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	go func() {
+		defer close(e.done)
+		e.err = funce.Run(ctx, args,
+			api.EnvoyPath(envoyPath),
+			api.HomeDir(filepath.Join(dir, "func-e")),
+			api.Out(e.log),
+			api.EnvoyOut(e.log),
+			api.EnvoyErr(e.log),
+		)
+	}()
+	t.Cleanup(func() {
+		e.stop()
+		removeSharedMemory(e.baseID)
+		e.checkLog()
+	})
+	return e
+}
+
+// startEnvoy starts Envoy with cfg and returns once its listener serves.
+// At cleanup it stops Envoy, dumps the log if the test failed and fails the
+// test when the log shows a Wasm error, a critical line or a panic.
+func startEnvoy(t testing.TB, cfg envoyConfig) *envoyProc {
+	t.Helper()
+	release := acquireStartSlot()
+	defer release()
+	e := launchEnvoy(t, cfg)
+	if err := e.awaitReady(readyTimeout); err != nil {
+		t.Fatalf("envoy did not become ready: %v", err)
+	}
+	return e
+}
+
+// awaitReady polls the admin /ready and /listeners endpoints until the
+// server is LIVE and the listener bound, Envoy exits, or timeout passes.
+func (e *envoyProc) awaitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: time.Second}
+	want := fmt.Sprintf("127.0.0.1:%d", e.cfg.ListenPort)
+	for {
+		select {
+		case <-e.done:
+			return fmt.Errorf("envoy exited before it was ready: %v", e.err)
+		default:
+		}
+		if body, err := get(client, e.adminBase+"/ready"); err == nil && strings.TrimSpace(body) == "LIVE" {
+			if body, err := get(client, e.adminBase+"/listeners"); err == nil && strings.Contains(body, want) {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after %v", timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func get(c *http.Client, url string) (string, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return string(b), fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return string(b), nil
+}
+
+// stop asks Envoy to quit through the admin API (a clean exit releases its
+// shared memory), then kills it if it lingers.
+func (e *envoyProc) stop() {
+	e.stopOnce.Do(func() {
+		select {
+		case <-e.done:
+			e.cancel()
+			return
+		default:
+		}
+		client := &http.Client{Timeout: 2 * time.Second}
+		if resp, err := client.Post(e.adminBase+"/quitquitquit", "text/plain", nil); err == nil {
+			resp.Body.Close()
+		}
+		select {
+		case <-e.done:
+		case <-time.After(stopTimeout):
+			e.t.Errorf("envoy did not quit within %v; killing it", stopTimeout)
+		}
+		e.cancel()
+		<-e.done
+	})
+}
+
+// removeSharedMemory deletes the hot-restart shared memory Envoy leaves in
+// /dev/shm for its base ID, even after a clean exit.
+func removeSharedMemory(baseID int) {
+	_ = os.Remove(fmt.Sprintf("/dev/shm/envoy_shared_memory_%d", baseID*10))
+}
+
+// exited waits up to timeout for Envoy to exit by itself and reports whether
+// it did, with funce.Run's error.
+func (e *envoyProc) exited(timeout time.Duration) (bool, error) {
+	select {
+	case <-e.done:
+		return true, e.err
+	case <-time.After(timeout):
+		return false, nil
+	}
+}
+
+// wasmTrouble matches the log lines that must never appear when the filter
+// runs with a valid configuration.
+var wasmTrouble = regexp.MustCompile(`\[(error|critical)\]\[wasm\]|\[critical\]|(?i:panic)|Function: proxy_on_\S* failed`)
+
+// troubleLines returns the log lines wasmTrouble matches.
+func troubleLines(log string) []string {
+	var bad []string
+	sc := bufio.NewScanner(strings.NewReader(log))
+	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		if wasmTrouble.MatchString(sc.Text()) {
+			bad = append(bad, sc.Text())
+		}
+	}
+	return bad
+}
+
+// checkLog runs after Envoy stopped: it fails the test on Wasm trouble
+// (unless the configuration is deliberately bad) and dumps the log of a
+// failed test.
+func (e *envoyProc) checkLog() {
+	t := e.t
+	log := e.log.String()
+	if !e.cfg.BadConfig {
+		if bad := troubleLines(log); len(bad) > 0 {
+			t.Errorf("envoy log has %d Wasm error/critical/panic line(s):\n%s", len(bad), strings.Join(bad, "\n"))
+		}
+	}
+	if t.Failed() {
+		e.dumpLog(log)
+	}
+}
+
+// dumpLog writes the whole log to a file that outlives the test and its
+// last lines to the test output.
+func (e *envoyProc) dumpLog(log string) {
+	const tailLines = 120
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(e.t.Name())
+	f, err := os.CreateTemp("", "edgejwt-e2e-"+name+"-*.log")
+	if err == nil {
+		_, _ = f.WriteString(log)
+		_ = f.Close()
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(log, "\n"), "\n") {
+		if !startupListing.MatchString(l) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > tailLines {
+		lines = lines[len(lines)-tailLines:]
+	}
+	where := "(could not save it)"
+	if err == nil {
+		where = f.Name()
+	}
+	e.t.Logf("envoy (base-id %d) log, full text in %s, last %d lines:\n%s",
+		e.baseID, where, len(lines), strings.Join(lines, "\n"))
+}
+
+// startupListing matches the indented lines of Envoy's start-up listing of
+// extensions and header maps, left out of the dump on the test output.
+var startupListing = regexp.MustCompile(`\]\[info\]\[main\] \[source/server/server\.cc:\d+\]   `)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of Envoy's
+// stdout and stderr copiers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestTroubleLines checks the log scan every Envoy run ends with.
+func TestTroubleLines(t *testing.T) {
+	log := strings.Join([]string{
+		`[2026-01-01 00:00:00.000][1][info][main] [source/server/server.cc:467]   envoy.filters.http: envoy.filters.http.wasm`,
+		`[2026-01-01 00:00:00.000][1][warning][wasm] [source/extensions/common/wasm/context.cc:1157] wasm log edgejwt: issuer x: fetching failed`,
+		`[2026-01-01 00:00:00.000][1][debug][wasm] [source/extensions/common/wasm/wasm.cc:83] Base Wasm created 1 now active`,
+		`[2026-01-01 00:00:00.000][1][error][wasm] [source/extensions/common/wasm/context.cc:1154] wasm log edgejwt: setting x: bad`,
+		`[2026-01-01 00:00:00.000][1][critical][wasm] [source/extensions/common/wasm/context.cc:1160] wasm log edgejwt: config: x`,
+		`[2026-01-01 00:00:00.000][1][critical][main] [source/server/server.cc:449] error initializing config`,
+		`[2026-01-01 00:00:00.000][1][error][wasm] [source/extensions/common/wasm/wasm_vm.cc:38] Function: proxy_on_request_headers failed: Uncaught RuntimeError: unreachable`,
+		`panic: runtime error: index out of range [3] with length 3`,
+	}, "\n")
+	if got := len(troubleLines(log)); got != 5 {
+		t.Errorf("troubleLines found %d lines, want 5: %q", got, troubleLines(log))
+	}
+}
