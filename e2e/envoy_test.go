@@ -70,6 +70,13 @@ static_resources:
                   vm_id: edgejwt
                   runtime: envoy.wasm.runtime.v8
                   code: {local: {filename: {{json .WasmPath}}}}
+{{- if .VMEnv}}
+                  environment_variables:
+                    key_values:
+{{- range $k, $v := .VMEnv}}
+                      {{json $k}}: {{json $v}}
+{{- end}}
+{{- end}}
           - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
@@ -109,6 +116,8 @@ type envoyConfig struct {
 	UpstreamPort int
 	JWKSClusters []cluster
 	Concurrency  int // worker threads; 0 means 1
+	// VMEnv is the Wasm VM's environment (e.g. GOGC for the Go runtime).
+	VMEnv map[string]string
 
 	// BadConfig marks a deliberately broken filter configuration: Wasm
 	// errors in the log are expected, not a failure.

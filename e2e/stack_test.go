@@ -48,6 +48,8 @@ type stackOptions struct {
 	// jwksDown leaves the issuer's JWKS endpoint closed (connection refused)
 	// when Envoy starts; the test calls issuer.Start.
 	jwksDown bool
+	// vmEnv is the environment of the filter's Wasm VM.
+	vmEnv map[string]string
 }
 
 // defaultRule is the rule every stack starts from: the test issuer, its
@@ -107,6 +109,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		UpstreamPort: echo.Port(),
 		JWKSClusters: []cluster{{Name: jwksCluster, Port: iss.Port()}},
 		Concurrency:  o.concurrency,
+		VMEnv:        o.vmEnv,
 	})
 	return &stack{
 		issuer: iss,
