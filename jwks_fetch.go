@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/url"
 	"strconv"
 	"time"
@@ -51,10 +52,12 @@ type issuerKeys struct {
 	source  *jwkscache.Source
 	headers [][2]string // of the JWKS request, built once
 	failing bool        // the last fetch failed (logged once per change)
+	stale   bool        // the key set is past jwksMaxStale (logged once per change)
+	metrics issuerMetrics
 }
 
 func newIssuerKeys(rule int, r config.Rule, owner string) (*issuerKeys, error) {
-	ik := &issuerKeys{rule: rule, cfg: r}
+	ik := &issuerKeys{rule: rule, cfg: r, metrics: newIssuerMetrics(r.Issuer)}
 	if r.JWKS != "" {
 		keys, skipped, err := jwkscache.Parse([]byte(r.JWKS))
 		logSkipped(r.Issuer, skipped)
@@ -75,17 +78,32 @@ func newIssuerKeys(rule int, r config.Rule, owner string) (*issuerKeys, error) {
 		{":path", u.RequestURI()},
 		{"accept", "application/json"},
 	}
-	ik.source = jwkscache.NewSource(sharedData{}, r.Issuer, owner, r.RefreshInterval, r.Timeout)
+	ik.source = jwkscache.NewSource(sharedData{}, r.Issuer, owner, policy(r), mrand.Float64)
 	return ik, nil
 }
 
-// sync picks up a key set another VM stored; true when the keys changed.
+// policy is a rule's fetch schedule.
+func policy(r config.Rule) jwkscache.Policy {
+	return jwkscache.Policy{
+		RefreshInterval:           r.RefreshInterval,
+		MinRefreshInterval:        r.MinRefreshInterval,
+		MaxRefreshInterval:        r.MaxRefreshInterval,
+		RetryInterval:             r.RetryInterval,
+		MaxRetryInterval:          r.MaxRetryInterval,
+		MaxStale:                  r.MaxStale,
+		UnknownKIDRefetchInterval: r.UnknownKIDRefetch,
+		FetchTimeout:              r.Timeout,
+	}
+}
+
+// sync picks up an entry another VM stored; true when there was one (held
+// requests are then decided again).
 func (ik *issuerKeys) sync() bool {
-	changed, _, err := ik.source.Sync()
+	updated, _, _, err := ik.source.Sync()
 	if err != nil {
 		proxywasm.LogDebugf("issuer %s: reading shared keys: %v", ik.cfg.Issuer, err)
 	}
-	return changed
+	return updated
 }
 
 // maybeFetch starts a JWKS fetch when one is due and this VM won the lease.
@@ -104,11 +122,14 @@ func (ik *issuerKeys) maybeFetch(now time.Time, loaded func(rule int)) {
 
 func (ik *issuerKeys) onResponse(bodySize int, loaded func(rule int)) {
 	now := time.Now()
-	status := ""
+	status, cacheControl := "", ""
 	if hs, err := proxywasm.GetHttpCallResponseHeaders(); err == nil {
 		for _, h := range hs {
-			if h[0] == ":status" {
+			switch h[0] {
+			case ":status":
 				status = h[1]
+			case "cache-control":
+				cacheControl = h[1]
 			}
 		}
 	}
@@ -128,7 +149,7 @@ func (ik *issuerKeys) onResponse(bodySize int, loaded func(rule int)) {
 		ik.failed(now, "reading the body: "+err.Error())
 		return
 	}
-	skipped, err := ik.source.FetchSucceeded(now, body)
+	docChanged, skipped, err := ik.source.FetchSucceeded(now, body, cacheControl)
 	logSkipped(ik.cfg.Issuer, skipped)
 	switch {
 	case errors.Is(err, jwkscache.ErrNotShared):
@@ -137,20 +158,43 @@ func (ik *issuerKeys) onResponse(bodySize int, loaded func(rule int)) {
 		ik.failed(now, err.Error())
 		return
 	}
-	proxywasm.LogInfof("issuer %s: loaded %d keys from %s", ik.cfg.Issuer, ik.source.Keys().Len(), ik.cfg.JWKSURI)
+	ik.metrics.fetchOK.Increment(1)
+	ik.metrics.keys.Record(uint64(ik.source.Keys(now).Len()))
+	switch {
+	case docChanged:
+		proxywasm.LogInfof("issuer %s: loaded %d keys from %s", ik.cfg.Issuer, ik.source.Keys(now).Len(), ik.cfg.JWKSURI)
+	case ik.failing:
+		proxywasm.LogInfof("issuer %s: %s answers again", ik.cfg.Issuer, ik.cfg.JWKSURI)
+	}
 	ik.failing = false
 	loaded(ik.rule)
 }
 
 func (ik *issuerKeys) failed(now time.Time, why string) {
-	ik.source.FetchFailed(now)
+	retry := ik.source.FetchFailed(now)
+	ik.metrics.fetchFailed.Increment(1)
 	if !ik.failing {
-		proxywasm.LogWarnf("issuer %s: fetching %s failed: %s; retrying every %v",
-			ik.cfg.Issuer, ik.cfg.JWKSURI, why, jwkscache.RetryAfterFailure)
+		proxywasm.LogWarnf("issuer %s: fetching %s failed: %s; keeping the last good keys (if any) and retrying with backoff",
+			ik.cfg.Issuer, ik.cfg.JWKSURI, why)
 	} else {
-		proxywasm.LogDebugf("issuer %s: fetch failed again: %s", ik.cfg.Issuer, why)
+		proxywasm.LogDebugf("issuer %s: fetch failed again: %s; next try in %v", ik.cfg.Issuer, why, retry)
 	}
 	ik.failing = true
+}
+
+// tick keeps the age gauge current and logs entering and leaving the
+// stale state once each.
+func (ik *issuerKeys) tick(now time.Time) {
+	if !ik.source.Loaded() {
+		return
+	}
+	ik.metrics.age.Record(uint64(now.Sub(ik.source.FetchedAt()) / time.Second))
+	stale := ik.source.Stale(now)
+	if stale && !ik.stale {
+		proxywasm.LogWarnf("issuer %s: key set older than jwksMaxStale (%v): refusing requests with 503 until a fetch succeeds",
+			ik.cfg.Issuer, ik.cfg.MaxStale)
+	}
+	ik.stale = stale
 }
 
 func logSkipped(issuer string, skipped []jwkscache.Skipped) {

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"errors"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
@@ -36,11 +37,18 @@ type pluginContext struct {
 	issuers []*issuerKeys
 	pending map[uint32]pendingRequest // held requests, by HTTP context ID
 	keysFn  authn.KeysFunc
+	metrics *requestMetrics
 }
 
+// pendingRequest is a request held until its issuer's keys arrive: the
+// first key set, or a refetch asked for by a kid the key set lacks.
 type pendingRequest struct {
 	rule     int
 	deadline time.Time
+	// onTimeout answers the request if nothing arrives by the deadline:
+	// 503 while there are no keys; the original 401 for an unknown kid.
+	onTimeout authn.Decision
+	kidMiss   bool
 }
 
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
@@ -84,12 +92,13 @@ func (p *pluginContext) configure() error {
 		p.issuers = append(p.issuers, ik)
 	}
 	p.keysFn = p.keys
+	p.metrics = newRequestMetrics()
 	return nil
 }
 
 // keys is the authn.KeysFunc: nil while the issuer has no keys yet.
 func (p *pluginContext) keys(rule int) verifier.KeySource {
-	if ks := p.issuers[rule].source.Keys(); ks != nil {
+	if ks := p.issuers[rule].source.Keys(time.Now()); ks != nil {
 		return ks
 	}
 	return nil
@@ -102,12 +111,51 @@ func (p *pluginContext) OnTick() {
 			p.resume(ik.rule)
 		}
 		ik.maybeFetch(now, p.resume)
+		ik.tick(now)
 	}
 	for id, pr := range p.pending {
 		if now.After(pr.deadline) {
-			p.finish(id, p.auth.Unavailable(pr.rule))
+			p.finish(id, pr.onTimeout)
 		}
 	}
+}
+
+// hold pauses a request until rule's keys change or the deadline passes.
+func (p *pluginContext) hold(id uint32, rule int, onTimeout authn.Decision, kidMiss bool) bool {
+	if len(p.pending) >= p.cfg.MaxPendingRequests {
+		return false
+	}
+	p.pending[id] = pendingRequest{rule: rule, deadline: time.Now().Add(p.cfg.PendingRequestTimeout), onTimeout: onTimeout, kidMiss: kidMiss}
+	p.metrics.held.Increment(1)
+	return true
+}
+
+// decide authenticates the current request and settles what to do when the
+// keys are missing: hold the request (no key set yet, or a kid the key set
+// lacks and a refetch is on its way) or refuse it. held is true when the
+// request was held; otherwise d is to be applied.
+func (p *pluginContext) decide(id uint32, headers [][2]string, again bool) (d authn.Decision, held bool) {
+	d = p.auth.Authenticate(headers, p.keysFn)
+	now := time.Now()
+	switch {
+	case d.Outcome == authn.Wait:
+		src := p.issuers[d.Rule].source
+		if src.Loaded() && src.Stale(now) {
+			return p.auth.Unavailable(d.Rule), false
+		}
+		if !again && p.hold(id, d.Rule, p.auth.Unavailable(d.Rule), false) {
+			return d, true
+		}
+		if !again {
+			return p.auth.Unavailable(d.Rule), false
+		}
+		return d, true // still nothing: keep waiting until the deadline
+	case d.Outcome == authn.Deny && d.Rule >= 0 && errors.Is(d.Err, verifier.ErrUnknownKID) && !again:
+		if p.issuers[d.Rule].source.RequestKIDRefetch(now) && p.hold(id, d.Rule, d, true) {
+			return d, true
+		}
+	}
+	return d, false
 }
 
 // resume decides again on every request held for rule's keys.
@@ -125,11 +173,9 @@ func (p *pluginContext) resume(rule int) {
 			delete(p.pending, id)
 			continue
 		}
-		d := p.auth.Authenticate(headers, p.keysFn)
-		if d.Outcome == authn.Wait {
-			continue // keys of another rule, or still none
+		if d, held := p.decide(id, headers, true); !held {
+			p.finish(id, d)
 		}
-		p.finish(id, d)
 	}
 }
 
@@ -139,6 +185,7 @@ func (p *pluginContext) finish(id uint32, d authn.Decision) {
 	if err := proxywasm.SetEffectiveContext(id); err != nil {
 		return
 	}
+	p.metrics.count(d)
 	if apply(d) {
 		if err := proxywasm.ResumeHttpRequest(); err != nil {
 			proxywasm.LogWarnf("resuming a held request: %v", err)
@@ -174,15 +221,11 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 		apply(p.auth.Internal())
 		return types.ActionPause
 	}
-	d := p.auth.Authenticate(headers, p.keysFn)
-	if d.Outcome == authn.Wait {
-		if len(p.pending) >= p.cfg.MaxPendingRequests {
-			apply(p.auth.Unavailable(d.Rule))
-			return types.ActionPause
-		}
-		p.pending[h.id] = pendingRequest{rule: d.Rule, deadline: time.Now().Add(p.cfg.PendingRequestTimeout)}
+	d, held := p.decide(h.id, headers, false)
+	if held {
 		return types.ActionPause
 	}
+	p.metrics.count(d)
 	if apply(d) {
 		return types.ActionContinue
 	}

@@ -16,6 +16,12 @@ const (
 	DefaultMaxTokenSize          = 8192
 	DefaultFetchTimeout          = 5 * time.Second
 	DefaultRefreshInterval       = 10 * time.Minute
+	DefaultMinRefreshInterval    = 30 * time.Second
+	DefaultMaxRefreshInterval    = 24 * time.Hour
+	DefaultRetryInterval         = 1 * time.Second
+	DefaultMaxRetryInterval      = 60 * time.Second
+	DefaultMaxStale              = 24 * time.Hour
+	DefaultUnknownKIDRefetch     = 30 * time.Second
 	DefaultClockSkew             = 60 * time.Second
 	DefaultAlgorithm             = "RS256"
 
@@ -41,6 +47,12 @@ type Rule struct {
 	JWKSCluster         string
 	Timeout             time.Duration
 	RefreshInterval     time.Duration
+	MinRefreshInterval  time.Duration // bounds on a Cache-Control max-age
+	MaxRefreshInterval  time.Duration
+	RetryInterval       time.Duration // first backoff after a failed fetch
+	MaxRetryInterval    time.Duration
+	MaxStale            time.Duration // last good keys used at most this long
+	UnknownKIDRefetch   time.Duration // least time between unknown-kid refetches
 	FromHeaders         []HeaderSource
 	OutputPayloadHeader string
 	OutputClaimHeaders  []ClaimHeader

@@ -102,10 +102,16 @@ func parseRules(field string, v gjson.Result) ([]Rule, error) {
 
 func parseRule(field string, v gjson.Result) (Rule, error) {
 	r := Rule{
-		Timeout:           DefaultFetchTimeout,
-		RefreshInterval:   DefaultRefreshInterval,
-		ClockSkew:         DefaultClockSkew,
-		RequireExpiration: true,
+		Timeout:            DefaultFetchTimeout,
+		RefreshInterval:    DefaultRefreshInterval,
+		MinRefreshInterval: DefaultMinRefreshInterval,
+		MaxRefreshInterval: DefaultMaxRefreshInterval,
+		RetryInterval:      DefaultRetryInterval,
+		MaxRetryInterval:   DefaultMaxRetryInterval,
+		MaxStale:           DefaultMaxStale,
+		UnknownKIDRefetch:  DefaultUnknownKIDRefetch,
+		ClockSkew:          DefaultClockSkew,
+		RequireExpiration:  true,
 	}
 	if !v.IsObject() {
 		return r, errf(field, "must be an object")
@@ -139,6 +145,18 @@ func parseRule(field string, v gjson.Result) (Rule, error) {
 			r.Timeout, err = duration(f, mv)
 		case "jwksRefreshInterval":
 			r.RefreshInterval, err = duration(f, mv)
+		case "jwksMinRefreshInterval":
+			r.MinRefreshInterval, err = duration(f, mv)
+		case "jwksMaxRefreshInterval":
+			r.MaxRefreshInterval, err = duration(f, mv)
+		case "jwksRetryInterval":
+			r.RetryInterval, err = duration(f, mv)
+		case "jwksMaxRetryInterval":
+			r.MaxRetryInterval, err = duration(f, mv)
+		case "jwksMaxStale":
+			r.MaxStale, err = duration(f, mv)
+		case "jwksUnknownKidRefetchInterval":
+			r.UnknownKIDRefetch, err = duration(f, mv)
 		case "fromHeaders":
 			r.FromHeaders, err = headerSources(f, mv)
 		case "outputPayloadToHeader":
@@ -168,6 +186,12 @@ func parseRule(field string, v gjson.Result) (Rule, error) {
 		return r, errf(field+".jwksUri", "one of jwksUri or jwks is required")
 	case r.JWKSURI != "" && r.JWKS != "":
 		return r, errf(field+".jwks", "jwks and jwksUri are mutually exclusive")
+	}
+	switch {
+	case r.MinRefreshInterval > r.MaxRefreshInterval:
+		return r, errf(field+".jwksMinRefreshInterval", "larger than jwksMaxRefreshInterval")
+	case r.RetryInterval > r.MaxRetryInterval:
+		return r, errf(field+".jwksRetryInterval", "larger than jwksMaxRetryInterval")
 	}
 	if r.JWKSURI != "" && r.JWKSCluster == "" {
 		r.JWKSCluster = IstioClusterName(r.JWKSURI)

@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// fastRetry keeps the retry backoff of a failing JWKS fetch at 1 s, so that
+// tests of an endpoint that comes back need not wait for a long backoff.
+var fastRetry = map[string]any{"jwksMaxRetryInterval": "1s"}
+
 // sendConcurrently sends n requests with header at once and returns the
 // answers and when each arrived.
 func sendConcurrently(t *testing.T, s *stack, n int, header http.Header) ([]answer, []time.Time) {
@@ -38,7 +42,7 @@ func sendConcurrently(t *testing.T, s *stack, n int, header http.Header) ([]answ
 // machine cannot turn a late tick into a 503.
 func TestJWKSLate(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, stackOptions{jwksDown: true, top: map[string]any{"pendingRequestTimeout": "15s"}})
+	s := newStack(t, stackOptions{jwksDown: true, top: map[string]any{"pendingRequestTimeout": "15s"}, rule: fastRetry})
 	const n = 4
 	claims := s.validClaims()
 	tok := s.issuer.MustMint(claims)
@@ -81,7 +85,7 @@ func TestJWKSLate(t *testing.T) {
 func TestJWKSUnavailable(t *testing.T) {
 	t.Parallel()
 	const hold = time.Second
-	s := newStack(t, stackOptions{jwksDown: true, top: map[string]any{"pendingRequestTimeout": "1s"}})
+	s := newStack(t, stackOptions{jwksDown: true, top: map[string]any{"pendingRequestTimeout": "1s"}, rule: fastRetry})
 	tok := s.validToken(t)
 
 	check503 := func(t *testing.T) {

@@ -1,6 +1,7 @@
 package jwkscache
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strconv"
@@ -20,8 +21,9 @@ type Store interface {
 // ErrCASMismatch is what Store.Set returns when it lost a race.
 var ErrCASMismatch = errors.New("jwkscache: shared data changed since read")
 
-// RetryAfterFailure is how long after a failed fetch the next one starts.
-const RetryAfterFailure = 1 * time.Second
+// ErrNotShared means a fetched key set is in use in this VM but could not be
+// written to shared data for the others.
+var ErrNotShared = errors.New("jwkscache: key set not shared")
 
 // leaseMargin is added to the fetch timeout: a lease older than that means
 // the VM holding it died, and another VM may fetch.
@@ -31,31 +33,40 @@ const leaseMargin = 2 * time.Second
 // holds its own Source; they share the fetched document through the Store:
 // whichever VM finds a fetch due takes a lease (compare-and-swap), fetches,
 // and stores the document; the others pick it up in Sync. Each VM parses a
-// document once, when its CAS changes, never per request.
+// document once, when its entry changes, never per request.
+//
+// Shared keys, per issuer: the entry (see Entry), the fetch lease
+// ("<owner> <until ms> <consecutive failures>") and the time of the last
+// refetch asked for by an unknown kid ("<ms>").
 type Source struct {
-	store           Store
-	owner           string // this VM, in leases
-	entryKey        string
-	leaseKey        string
-	refreshInterval time.Duration
-	fetchTimeout    time.Duration
+	store    Store
+	owner    string // this VM, in leases
+	entryKey string
+	leaseKey string
+	kidKey   string
+	policy   Policy
+	jitter   func() float64
 
 	keys      *KeySet
 	fetchedAt time.Time
+	refreshAt time.Time
+	docHash   [32]byte
 	entryCAS  uint32
 	fetching  bool
+	forcedAt  time.Time // an unknown kid asked for a fetch at that time
 }
 
 // NewSource returns the Source of one issuer. owner must differ between the
-// VMs of one process.
-func NewSource(store Store, issuer, owner string, refreshInterval, fetchTimeout time.Duration) *Source {
+// VMs of one process; jitter returns numbers in [0, 1).
+func NewSource(store Store, issuer, owner string, p Policy, jitter func() float64) *Source {
 	return &Source{
-		store:           store,
-		owner:           owner,
-		entryKey:        "edgejwt/jwks/" + issuer,
-		leaseKey:        "edgejwt/jwks-lease/" + issuer,
-		refreshInterval: refreshInterval,
-		fetchTimeout:    fetchTimeout,
+		store:    store,
+		owner:    owner,
+		entryKey: "edgejwt/jwks/" + issuer,
+		leaseKey: "edgejwt/jwks-lease/" + issuer,
+		kidKey:   "edgejwt/jwks-kid-refetch/" + issuer,
+		policy:   p,
+		jitter:   jitter,
 	}
 }
 
@@ -64,123 +75,208 @@ func NewStaticSource(keys *KeySet) *Source {
 	return &Source{keys: keys}
 }
 
-// Keys is the current key set, or nil when none has been loaded yet.
-func (s *Source) Keys() *KeySet { return s.keys }
+// Keys is the key set to verify with at now: nil while none has been loaded
+// and once the last good set is older than the policy's MaxStale.
+func (s *Source) Keys(now time.Time) *KeySet {
+	if s.Stale(now) {
+		return nil
+	}
+	return s.keys
+}
+
+// Loaded reports whether a key set was ever loaded (stale or not).
+func (s *Source) Loaded() bool { return s.keys != nil }
+
+// Stale reports whether the key set is past its MaxStale age.
+func (s *Source) Stale(now time.Time) bool {
+	return s.store != nil && s.keys != nil && s.policy.MaxStale > 0 && now.Sub(s.fetchedAt) > s.policy.MaxStale
+}
 
 // FetchedAt is when the current key set was fetched.
 func (s *Source) FetchedAt() time.Time { return s.fetchedAt }
 
-// Sync loads the shared document when it changed since the last call.
-// changed reports a new key set; skipped lists keys left out of it.
-func (s *Source) Sync() (changed bool, skipped []Skipped, err error) {
+// Sync loads the shared entry when another VM wrote a new one. updated
+// reports a new entry (pending requests should be decided again);
+// docChanged a document different from the previous one, whose skipped
+// keys are then reported.
+func (s *Source) Sync() (updated, docChanged bool, skipped []Skipped, err error) {
 	if s.store == nil {
-		return false, nil, nil
+		return false, false, nil, nil
 	}
 	val, cas, found, err := s.store.Get(s.entryKey)
 	if err != nil || !found || cas == s.entryCAS {
-		return false, nil, err
+		return false, false, nil, err
 	}
 	e, err := DecodeEntry(val)
 	if err != nil {
-		return false, nil, err
+		return false, false, nil, err
 	}
-	keys, skipped, err := Parse(e.Document)
-	if err != nil {
-		// Stored documents were parsed before they were stored; this
-		// one is from a different filter build. Keep what we have.
-		return false, skipped, err
+	s.entryCAS = cas
+	h := sha256.Sum256(e.Document)
+	if h != s.docHash || s.keys == nil {
+		keys, sk, err := Parse(e.Document)
+		if err != nil {
+			// Documents are parsed before they are stored; this one
+			// comes from another build of the filter. Keep ours.
+			return false, false, sk, err
+		}
+		s.keys, s.docHash, docChanged, skipped = keys, h, true, sk
 	}
-	s.keys, s.fetchedAt, s.entryCAS = keys, e.FetchedAt, cas
-	return true, skipped, nil
+	s.fetchedAt, s.refreshAt = e.FetchedAt, e.RefreshAt
+	if !s.forcedAt.IsZero() && !s.fetchedAt.Before(s.forcedAt) {
+		s.forcedAt = time.Time{}
+	}
+	return true, docChanged, skipped, nil
+}
+
+// due reports whether a fetch should start at now.
+func (s *Source) due(now time.Time) bool {
+	return s.keys == nil || !now.Before(s.refreshAt) || !s.forcedAt.IsZero()
 }
 
 // StartFetch reports whether this VM should fetch now, and if so takes the
-// fetch lease. It is false while this VM's own fetch is in flight, while the
-// shared document is fresh, and while another VM holds an unexpired lease.
+// fetch lease. It is false while this VM's own fetch is in flight, while
+// the key set is fresh (and no unknown kid asked for a refetch), and while
+// another VM holds an unexpired lease, which covers both a fetch in flight
+// and the backoff after a failure.
 func (s *Source) StartFetch(now time.Time) bool {
-	if s.store == nil || s.fetching {
-		return false
-	}
-	if s.keys != nil && now.Before(s.fetchedAt.Add(s.refreshInterval)) {
+	if s.store == nil || s.fetching || !s.due(now) {
 		return false
 	}
 	val, cas, found, err := s.store.Get(s.leaseKey)
 	if err != nil {
 		return false
 	}
+	failures := 0
 	if found {
-		if until, ok := leaseExpiry(val); ok && now.Before(until) {
+		l, ok := parseLease(val)
+		if ok && now.Before(l.until) {
 			return false
 		}
+		failures = l.failures
 	}
-	lease := s.owner + " " + strconv.FormatInt(now.Add(s.fetchTimeout+leaseMargin).UnixMilli(), 10)
-	if s.store.Set(s.leaseKey, []byte(lease), cas) != nil {
+	l := lease{owner: s.owner, until: now.Add(s.policy.FetchTimeout + leaseMargin), failures: failures}
+	if s.store.Set(s.leaseKey, l.encode(), cas) != nil {
 		return false // another VM took it first
 	}
 	s.fetching = true
 	return true
 }
 
-// ErrNotShared means a fetched key set is in use in this VM but could not be
-// written to shared data for the others.
-var ErrNotShared = errors.New("jwkscache: key set not shared")
-
-// FetchSucceeded takes the document this VM fetched: it is parsed, and if it
-// holds usable keys, stored for every VM and used from now on. A document
-// that does not parse is returned as an error and changes nothing: the
-// caller records it with FetchFailed, and the previous keys stay in use.
-func (s *Source) FetchSucceeded(now time.Time, doc []byte) (skipped []Skipped, err error) {
-	keys, skipped, err := Parse(doc)
-	if err != nil {
-		return skipped, err
+// FetchSucceeded takes the document this VM fetched, with the response's
+// Cache-Control header. A document that does not parse or holds no usable
+// key is an error and changes nothing: the caller records it with
+// FetchFailed, and the previous keys stay in use. docChanged reports a
+// document different from the previous one.
+func (s *Source) FetchSucceeded(now time.Time, doc []byte, cacheControl string) (docChanged bool, skipped []Skipped, err error) {
+	h := sha256.Sum256(doc)
+	keys := s.keys
+	if h != s.docHash || keys == nil {
+		keys, skipped, err = Parse(doc)
+		if err != nil {
+			return false, skipped, err
+		}
+		docChanged = true
 	}
 	s.fetching = false
-	s.keys, s.fetchedAt = keys, now
-	val := Entry{FetchedAt: now, Document: doc}.Encode()
+	s.keys, s.docHash, s.fetchedAt, s.forcedAt = keys, h, now, time.Time{}
+	s.refreshAt = s.policy.NextRefresh(now, cacheControl)
+	val := Entry{FetchedAt: now, RefreshAt: s.refreshAt, Document: doc}.Encode()
+	s.setLease(lease{owner: s.owner, until: now})
 	for range 8 {
 		_, cas, _, gerr := s.store.Get(s.entryKey)
 		if gerr != nil {
-			return skipped, fmt.Errorf("%w: reading shared data: %v", ErrNotShared, gerr)
+			return docChanged, skipped, fmt.Errorf("%w: reading shared data: %v", ErrNotShared, gerr)
 		}
 		serr := s.store.Set(s.entryKey, val, cas)
 		if serr == nil {
 			_, s.entryCAS, _, _ = s.store.Get(s.entryKey)
-			s.releaseLease(now)
-			return skipped, nil
+			return docChanged, skipped, nil
 		}
 		if !errors.Is(serr, ErrCASMismatch) {
-			return skipped, fmt.Errorf("%w: writing shared data: %v", ErrNotShared, serr)
+			return docChanged, skipped, fmt.Errorf("%w: writing shared data: %v", ErrNotShared, serr)
 		}
 	}
-	return skipped, fmt.Errorf("%w: shared data kept changing", ErrNotShared)
+	return docChanged, skipped, fmt.Errorf("%w: shared data kept changing", ErrNotShared)
 }
 
-// FetchFailed records a failed fetch: the lease is held until the retry time,
-// so that no VM of the process fetches again before it.
-func (s *Source) FetchFailed(now time.Time) {
+// FetchFailed records a failed fetch: the lease is held for the backoff
+// delay, so that no VM of the process fetches again before it. It returns
+// that delay.
+func (s *Source) FetchFailed(now time.Time) time.Duration {
 	s.fetching = false
-	s.setLease(now.Add(RetryAfterFailure))
+	failures := 1
+	if val, _, found, err := s.store.Get(s.leaseKey); err == nil && found {
+		if l, ok := parseLease(val); ok {
+			failures = l.failures + 1
+		}
+	}
+	d := s.policy.RetryDelay(failures, s.jitter())
+	s.setLease(lease{owner: s.owner, until: now.Add(d), failures: failures})
+	return d
 }
 
-func (s *Source) releaseLease(now time.Time) { s.setLease(now) }
+// RequestKIDRefetch is called for a token whose kid the key set lacks. It
+// reports whether the token should wait for a refetch: true when this call
+// asked for one, or when a refetch asked for (by any VM) within the
+// UnknownKIDRefetchInterval has not yet landed here. Past that, the kid is
+// unknown to the issuer too, and the token is refused without a fetch: at
+// most one such fetch per interval, whatever the traffic.
+func (s *Source) RequestKIDRefetch(now time.Time) bool {
+	if s.store == nil || s.policy.UnknownKIDRefetchInterval <= 0 {
+		return false
+	}
+	val, cas, found, err := s.store.Get(s.kidKey)
+	if err != nil {
+		return false
+	}
+	if found {
+		if ms, err := strconv.ParseInt(string(val), 10, 64); err == nil {
+			at := time.UnixMilli(ms)
+			if now.Sub(at) < s.policy.UnknownKIDRefetchInterval {
+				if s.fetchedAt.Before(at) {
+					s.forcedAt = at
+					return true
+				}
+				return false
+			}
+		}
+	}
+	at := time.UnixMilli(now.UnixMilli())
+	if s.store.Set(s.kidKey, strconv.AppendInt(nil, at.UnixMilli(), 10), cas) != nil {
+		return false
+	}
+	s.forcedAt = at
+	return true
+}
 
-func (s *Source) setLease(until time.Time) {
+type lease struct {
+	owner    string
+	until    time.Time
+	failures int
+}
+
+func (l lease) encode() []byte {
+	return []byte(l.owner + " " + strconv.FormatInt(l.until.UnixMilli(), 10) + " " + strconv.Itoa(l.failures))
+}
+
+func parseLease(val []byte) (lease, bool) {
+	f := strings.Fields(string(val))
+	if len(f) != 3 {
+		return lease{}, false
+	}
+	ms, err1 := strconv.ParseInt(f[1], 10, 64)
+	n, err2 := strconv.Atoi(f[2])
+	if err1 != nil || err2 != nil || n < 0 {
+		return lease{}, false
+	}
+	return lease{owner: f[0], until: time.UnixMilli(ms), failures: n}, true
+}
+
+func (s *Source) setLease(l lease) {
 	_, cas, _, err := s.store.Get(s.leaseKey)
 	if err != nil {
 		return
 	}
-	lease := s.owner + " " + strconv.FormatInt(until.UnixMilli(), 10)
-	_ = s.store.Set(s.leaseKey, []byte(lease), cas)
-}
-
-func leaseExpiry(val []byte) (time.Time, bool) {
-	_, ms, ok := strings.Cut(string(val), " ")
-	if !ok {
-		return time.Time{}, false
-	}
-	n, err := strconv.ParseInt(ms, 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return time.UnixMilli(n), true
+	_ = s.store.Set(s.leaseKey, l.encode(), cas)
 }

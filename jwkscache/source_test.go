@@ -34,8 +34,16 @@ func (m *memStore) Set(key string, v []byte, cas uint32) error {
 	return nil
 }
 
+func testPolicy() Policy {
+	p := DefaultPolicy()
+	p.RefreshInterval = 10 * time.Minute
+	return p
+}
+
+func noJitter() float64 { return 0 }
+
 func TestEntryGolden(t *testing.T) {
-	e := Entry{FetchedAt: time.UnixMilli(1764403200123), Document: []byte(`{"keys":[]}`)}
+	e := Entry{FetchedAt: time.UnixMilli(1764403200123), RefreshAt: time.UnixMilli(1764403800123), Document: []byte(`{"keys":[]}`)}
 	enc := e.Encode()
 	golden := filepath.Join("testdata", "entry.golden")
 	if os.Getenv("UPDATE_GOLDEN") != "" {
@@ -51,10 +59,11 @@ func TestEntryGolden(t *testing.T) {
 		t.Fatalf("encoded entry changed:\n%q\nwant\n%q", enc, want)
 	}
 	got, err := DecodeEntry(enc)
-	if err != nil || !got.FetchedAt.Equal(e.FetchedAt) || !bytes.Equal(got.Document, e.Document) {
+	if err != nil || !got.FetchedAt.Equal(e.FetchedAt) || !got.RefreshAt.Equal(e.RefreshAt) || !bytes.Equal(got.Document, e.Document) {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
-	for _, bad := range []string{"", "edgejwt-jwks/1 ", "edgejwt-jwks/1 12", "edgejwt-jwks/1 x\n{}", "edgejwt-jwks/1 -5\n{}", "edgejwt-jwks/2 1\n{}"} {
+	for _, bad := range []string{"", "edgejwt-jwks/1 ", "edgejwt-jwks/1 12 13", "edgejwt-jwks/1 12\n{}", "edgejwt-jwks/1 x 1\n{}",
+		"edgejwt-jwks/1 -5 1\n{}", "edgejwt-jwks/2 1 1\n{}"} {
 		if _, err := DecodeEntry([]byte(bad)); err == nil {
 			t.Errorf("DecodeEntry(%q) accepted", bad)
 		}
@@ -64,9 +73,9 @@ func TestEntryGolden(t *testing.T) {
 func TestSourcesShareOneFetch(t *testing.T) {
 	testKeys(t)
 	store := newMemStore()
-	const refresh, timeout = 10 * time.Minute, 5 * time.Second
-	a := NewSource(store, "iss", "vm-a", refresh, timeout)
-	b := NewSource(store, "iss", "vm-b", refresh, timeout)
+	p := testPolicy()
+	a := NewSource(store, "iss", "vm-a", p, noJitter)
+	b := NewSource(store, "iss", "vm-b", p, noJitter)
 	t0 := time.UnixMilli(1_700_000_000_000)
 
 	if !a.StartFetch(t0) {
@@ -79,101 +88,236 @@ func TestSourcesShareOneFetch(t *testing.T) {
 		t.Fatal("second VM fetched while the first holds the lease")
 	}
 	doc := jwks(rsaJWK("k1", &rsa2048.PublicKey, ""))
-	if _, err := a.FetchSucceeded(t0.Add(time.Second), doc); err != nil {
-		t.Fatal(err)
+	if changed, _, err := a.FetchSucceeded(t0.Add(time.Second), doc, ""); err != nil || !changed {
+		t.Fatal(changed, err)
 	}
-	if a.Keys() == nil || a.Keys().Len() != 1 {
+	if a.Keys(t0) == nil || a.Keys(t0).Len() != 1 {
 		t.Fatal("fetching VM has no keys")
 	}
-	if b.Keys() != nil {
+	if b.Keys(t0) != nil {
 		t.Fatal("keys before sync")
 	}
-	changed, _, err := b.Sync()
-	if err != nil || !changed || b.Keys().Len() != 1 {
-		t.Fatalf("sync: changed=%v err=%v", changed, err)
+	updated, changed, _, err := b.Sync()
+	if err != nil || !updated || !changed || b.Keys(t0).Len() != 1 {
+		t.Fatalf("sync: updated=%v changed=%v err=%v", updated, changed, err)
 	}
-	if changed, _, _ := b.Sync(); changed {
-		t.Fatal("unchanged shared data parsed again")
+	if updated, _, _, _ := b.Sync(); updated {
+		t.Fatal("unchanged shared data loaded again")
 	}
-	if changed, _, _ := a.Sync(); changed {
-		t.Fatal("the fetching VM re-parsed its own document")
+	if updated, _, _, _ := a.Sync(); updated {
+		t.Fatal("the fetching VM reloaded its own entry")
 	}
 	// Fresh: nobody fetches until the refresh interval has passed.
 	if a.StartFetch(t0.Add(time.Minute)) || b.StartFetch(t0.Add(time.Minute)) {
 		t.Fatal("fetch while fresh")
 	}
-	later := t0.Add(refresh + 2*time.Second)
+	later := t0.Add(p.RefreshInterval + 2*time.Second)
 	if !b.StartFetch(later) {
 		t.Fatal("refresh due, b should fetch")
 	}
 	if a.StartFetch(later) {
 		t.Fatal("both VMs fetch the same refresh")
 	}
+	// The same document again: a new entry, but nothing to re-parse.
+	if changed, _, err := b.FetchSucceeded(later, doc, ""); err != nil || changed {
+		t.Fatalf("same document: changed=%v err=%v", changed, err)
+	}
+	if updated, changed, _, _ := a.Sync(); !updated || changed {
+		t.Fatalf("same document seen by a: updated=%v changed=%v", updated, changed)
+	}
+	later2 := later.Add(p.RefreshInterval)
+	if !a.StartFetch(later2) {
+		t.Fatal("refresh due")
+	}
 	rotated := jwks(rsaJWK("k2", &rsa2048b.PublicKey, ""))
-	if _, err := b.FetchSucceeded(later, rotated); err != nil {
+	if _, _, err := a.FetchSucceeded(later2, rotated, ""); err != nil {
 		t.Fatal(err)
 	}
-	if changed, _, _ := a.Sync(); !changed {
-		t.Fatal("a missed the rotation")
+	if updated, changed, _, _ := b.Sync(); !updated || !changed {
+		t.Fatal("b missed the rotation")
 	}
-	if _, err := a.Keys().Key("k1", "RS256"); err == nil {
+	if _, err := b.Keys(later2).Key("k1", "RS256"); err == nil {
 		t.Fatal("removed key still usable after the new set arrived")
 	}
-	if _, err := a.Keys().Key("k2", "RS256"); err != nil {
+	if _, err := b.Keys(later2).Key("k2", "RS256"); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestSourceFailureRetriesAndKeepsKeys(t *testing.T) {
+func TestSourceFailureBacksOffAndKeepsKeys(t *testing.T) {
 	testKeys(t)
 	store := newMemStore()
-	a := NewSource(store, "iss", "vm-a", time.Minute, 5*time.Second)
-	b := NewSource(store, "iss", "vm-b", time.Minute, 5*time.Second)
+	p := testPolicy()
+	a := NewSource(store, "iss", "vm-a", p, noJitter)
+	b := NewSource(store, "iss", "vm-b", p, noJitter)
 	t0 := time.UnixMilli(1_700_000_000_000)
 
-	if !a.StartFetch(t0) {
-		t.Fatal("no fetch")
+	now := t0
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		src := []*Source{a, b}[i%2] // failures count across VMs
+		if !src.StartFetch(now) {
+			t.Fatalf("failure %d: no fetch at %v", i, now.Sub(t0))
+		}
+		if d := src.FetchFailed(now); d != want {
+			t.Fatalf("failure %d: backoff %v, want %v", i+1, d, want)
+		}
+		if a.StartFetch(now.Add(want-time.Millisecond)) || b.StartFetch(now.Add(want-time.Millisecond)) {
+			t.Fatalf("retried before the backoff of %v", want)
+		}
+		now = now.Add(want)
 	}
-	a.FetchFailed(t0)
-	if a.StartFetch(t0.Add(RetryAfterFailure/2)) || b.StartFetch(t0.Add(RetryAfterFailure/2)) {
-		t.Fatal("retried before RetryAfterFailure")
+	if !b.StartFetch(now) {
+		t.Fatal("no retry after the backoff")
 	}
-	if !b.StartFetch(t0.Add(RetryAfterFailure)) {
-		t.Fatal("no retry after RetryAfterFailure")
-	}
-	if _, err := b.FetchSucceeded(t0.Add(RetryAfterFailure), jwks(rsaJWK("k1", &rsa2048.PublicKey, ""))); err != nil {
+	if _, _, err := b.FetchSucceeded(now, jwks(rsaJWK("k1", &rsa2048.PublicKey, "")), ""); err != nil {
 		t.Fatal(err)
 	}
-	// A refresh that returns garbage keeps the previous keys.
-	t1 := t0.Add(2 * time.Minute)
+	// Success resets the backoff.
+	t1 := now.Add(p.RefreshInterval)
 	if !b.StartFetch(t1) {
 		t.Fatal("refresh not due")
 	}
-	if _, err := b.FetchSucceeded(t1, []byte("<html>oops</html>")); err == nil {
+	if _, _, err := b.FetchSucceeded(t1, []byte("<html>oops</html>"), ""); err == nil {
 		t.Fatal("garbage accepted")
 	}
-	b.FetchFailed(t1)
-	if b.Keys() == nil || b.Keys().Len() != 1 {
+	if d := b.FetchFailed(t1); d != time.Second {
+		t.Fatalf("backoff after a success = %v, want 1s", d)
+	}
+	if b.Keys(t1) == nil || b.Keys(t1).Len() != 1 {
 		t.Fatal("keys dropped on a failed refresh")
 	}
-	if b.StartFetch(t1.Add(RetryAfterFailure / 2)) {
-		t.Fatal("retry before RetryAfterFailure")
+}
+
+func TestSourceMaxStale(t *testing.T) {
+	testKeys(t)
+	p := testPolicy()
+	p.MaxStale = time.Hour
+	a := NewSource(newMemStore(), "iss", "vm-a", p, noJitter)
+	t0 := time.UnixMilli(1_700_000_000_000)
+	a.StartFetch(t0)
+	if _, _, err := a.FetchSucceeded(t0, jwks(rsaJWK("k1", &rsa2048.PublicKey, "")), ""); err != nil {
+		t.Fatal(err)
+	}
+	if a.Keys(t0.Add(time.Hour)) == nil || a.Stale(t0.Add(time.Hour)) {
+		t.Fatal("keys refused at MaxStale")
+	}
+	late := t0.Add(time.Hour + time.Millisecond)
+	if a.Keys(late) != nil || !a.Stale(late) || !a.Loaded() {
+		t.Fatal("stale keys still used")
+	}
+	a.StartFetch(late)
+	if _, _, err := a.FetchSucceeded(late, jwks(rsaJWK("k1", &rsa2048.PublicKey, "")), ""); err != nil {
+		t.Fatal(err)
+	}
+	if a.Keys(late) == nil {
+		t.Fatal("no recovery after a successful fetch")
+	}
+}
+
+func TestSourceHonoursCacheControl(t *testing.T) {
+	testKeys(t)
+	p := testPolicy()
+	a := NewSource(newMemStore(), "iss", "vm-a", p, noJitter)
+	t0 := time.UnixMilli(1_700_000_000_000)
+	a.StartFetch(t0)
+	if _, _, err := a.FetchSucceeded(t0, jwks(rsaJWK("k1", &rsa2048.PublicKey, "")), "public, max-age=120"); err != nil {
+		t.Fatal(err)
+	}
+	if a.StartFetch(t0.Add(119 * time.Second)) {
+		t.Fatal("fetched before max-age")
+	}
+	if !a.StartFetch(t0.Add(120 * time.Second)) {
+		t.Fatal("max-age ignored")
+	}
+}
+
+func TestUnknownKIDRefetchIsRateLimited(t *testing.T) {
+	testKeys(t)
+	store := newMemStore()
+	p := testPolicy()
+	a := NewSource(store, "iss", "vm-a", p, noJitter)
+	b := NewSource(store, "iss", "vm-b", p, noJitter)
+	t0 := time.UnixMilli(1_700_000_000_000)
+	a.StartFetch(t0)
+	if _, _, err := a.FetchSucceeded(t0, jwks(rsaJWK("k1", &rsa2048.PublicKey, "")), ""); err != nil {
+		t.Fatal(err)
+	}
+	b.Sync()
+	t1 := t0.Add(time.Minute)
+	if !b.RequestKIDRefetch(t1) {
+		t.Fatal("first unknown kid did not ask for a refetch")
+	}
+	if !a.RequestKIDRefetch(t1.Add(time.Millisecond)) {
+		t.Fatal("a token on another VM must wait for the refetch in flight")
+	}
+	// Only the lease holder fetches, though both were asked.
+	if !b.StartFetch(t1) || a.StartFetch(t1) {
+		t.Fatal("not exactly one refetch")
+	}
+	rotated := jwks(rsaJWK("k1", &rsa2048.PublicKey, ""), rsaJWK("k2", &rsa2048b.PublicKey, ""))
+	if _, _, err := b.FetchSucceeded(t1.Add(100*time.Millisecond), rotated, ""); err != nil {
+		t.Fatal(err)
+	}
+	a.Sync()
+	if _, err := a.Keys(t1).Key("k2", "RS256"); err != nil {
+		t.Fatal("rotated key not there after the refetch")
+	}
+	// Another unknown kid within the interval: refused without a fetch.
+	if a.RequestKIDRefetch(t1.Add(time.Second)) || b.RequestKIDRefetch(t1.Add(2*time.Second)) {
+		t.Fatal("second refetch within the interval")
+	}
+	if a.StartFetch(t1.Add(3 * time.Second)) {
+		t.Fatal("fetch without reason")
+	}
+	if !a.RequestKIDRefetch(t1.Add(p.UnknownKIDRefetchInterval)) {
+		t.Fatal("no refetch after the interval")
 	}
 }
 
 func TestSourceLeaseOfDeadVMExpires(t *testing.T) {
 	store := newMemStore()
-	a := NewSource(store, "iss", "vm-a", time.Minute, 5*time.Second)
-	b := NewSource(store, "iss", "vm-b", time.Minute, 5*time.Second)
+	p := testPolicy()
+	a := NewSource(store, "iss", "vm-a", p, noJitter)
+	b := NewSource(store, "iss", "vm-b", p, noJitter)
 	t0 := time.UnixMilli(1_700_000_000_000)
 	if !a.StartFetch(t0) {
 		t.Fatal("no fetch")
 	}
 	// a never answers.
-	if b.StartFetch(t0.Add(5 * time.Second)) {
+	if b.StartFetch(t0.Add(p.FetchTimeout)) {
 		t.Fatal("lease taken over too early")
 	}
-	if !b.StartFetch(t0.Add(5*time.Second + leaseMargin)) {
+	if !b.StartFetch(t0.Add(p.FetchTimeout + leaseMargin)) {
 		t.Fatal("lease of a dead fetcher never expires")
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	p := DefaultPolicy()
+	at := time.UnixMilli(0)
+	for cc, want := range map[string]time.Duration{
+		"":                        p.RefreshInterval,
+		"max-age=300":             5 * time.Minute,
+		"public, max-age=\"300\"": 5 * time.Minute,
+		"max-age=1":               p.MinRefreshInterval,
+		"max-age=999999999":       p.MaxRefreshInterval,
+		"no-store":                p.MinRefreshInterval,
+		"no-cache, max-age=300":   p.MinRefreshInterval,
+		"max-age=-5":              p.RefreshInterval,
+		"max-age=5x":              p.RefreshInterval,
+		"max-age=1, max-age=900":  p.RefreshInterval,
+		"MAX-AGE=60":              time.Minute,
+	} {
+		if got := p.NextRefresh(at, cc).Sub(at); got != want {
+			t.Errorf("NextRefresh(%q) = %v, want %v", cc, got, want)
+		}
+	}
+	for n, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 6: 32 * time.Second, 7: time.Minute, 100: time.Minute} {
+		if got := p.RetryDelay(n, 0); got != want {
+			t.Errorf("RetryDelay(%d) = %v, want %v", n, got, want)
+		}
+	}
+	if got := p.RetryDelay(3, 0.999); got <= 2*time.Second || got > 4*time.Second {
+		t.Errorf("jittered delay %v outside (2s, 4s]", got)
 	}
 }

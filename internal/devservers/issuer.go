@@ -52,10 +52,13 @@ type Issuer struct {
 	kid      string
 	signing  *rsa.PrivateKey
 	outsider *rsa.PrivateKey
-	jwks     []byte
+	jwks     atomic.Pointer[[]byte] // the served document
 
-	fetches     atomic.Int64
-	unavailable atomic.Bool
+	fetches        atomic.Int64
+	unavailable    atomic.Bool
+	fault          atomic.Pointer[Fault]
+	rotated        map[string]*rsa.PrivateKey // keys added by AddKey, by kid (under mu)
+	signingDropped bool                       // DropSigningKey was called (under mu)
 
 	mu  sync.Mutex
 	srv *http.Server // nil while not listening
@@ -84,8 +87,7 @@ func NewIssuer(port int) (*Issuer, error) {
 		outsider: outsider,
 	}
 	iss.Name = iss.URL()
-	iss.jwks, err = json.Marshal(map[string]any{"keys": []any{publicJWK(&signing.PublicKey, iss.kid)}})
-	if err != nil {
+	if err := iss.publish(map[string]*rsa.PrivateKey{iss.kid: signing}); err != nil {
 		return nil, err
 	}
 	return iss, nil
@@ -139,15 +141,19 @@ func (iss *Issuer) Close() { iss.Stop() }
 // key set (false).
 func (iss *Issuer) SetUnavailable(down bool) { iss.unavailable.Store(down) }
 
-func (iss *Issuer) serveJWKS(w http.ResponseWriter, _ *http.Request) {
+func (iss *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	iss.fetches.Add(1)
 	if iss.unavailable.Load() {
 		http.Error(w, "jwks unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	if f := iss.fault.Load(); f != nil && f.serve(w, r) {
+		return
+	}
+	jwks := *iss.jwks.Load()
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(iss.jwks)))
-	_, _ = w.Write(iss.jwks)
+	w.Header().Set("Content-Length", strconv.Itoa(len(jwks)))
+	_, _ = w.Write(jwks)
 }
 
 // Fetches is how many JWKS requests the endpoint has received, answered or
@@ -174,7 +180,7 @@ func (iss *Issuer) URL() string { return "http://" + iss.addr }
 func (iss *Issuer) JWKSURI() string { return iss.URL() + JWKSPath }
 
 // JWKS is the key set document the endpoint serves.
-func (iss *Issuer) JWKS() []byte { return append([]byte(nil), iss.jwks...) }
+func (iss *Issuer) JWKS() []byte { return append([]byte(nil), *iss.jwks.Load()...) }
 
 // KID is the key ID of the signing key in the JWKS.
 func (iss *Issuer) KID() string { return iss.kid }
@@ -191,6 +197,7 @@ type TokenOption func(*tokenSpec)
 type tokenSpec struct {
 	header   map[string]any
 	outsider bool
+	key      *rsa.PrivateKey // signs instead of the signing key (MintWithKey)
 }
 
 // WithKID sets the header's kid; "" removes it.
@@ -246,6 +253,9 @@ func (iss *Issuer) Mint(claims Claims, opts ...TokenOption) (string, error) {
 		return "", err
 	}
 	key := iss.signing
+	if spec.key != nil {
+		key = spec.key
+	}
 	if spec.outsider {
 		key = iss.outsider
 	}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+
+	"github.com/edgejwt/edgejwt/authn"
+)
+
+// Metrics, visible in Envoy's /stats (Envoy files them under "wasmcustom.").
+// Every VM defines the same names, so the counters add up over workers.
+//
+//	edgejwt.allowed                       requests let through
+//	edgejwt.denied.<reason>               401s by reason (no_token, token_expired, ...), 503s (signing_keys_not_available)
+//	edgejwt.held                          requests paused to wait for keys
+//	edgejwt.jwks.<issuer>.fetch_success   JWKS fetches that loaded keys
+//	edgejwt.jwks.<issuer>.fetch_failed    JWKS fetches that failed
+//	edgejwt.jwks.<issuer>.keys            gauge: usable keys in the last fetched set
+//	edgejwt.jwks.<issuer>.age_seconds     gauge: age of the key set in use
+type requestMetrics struct {
+	allowed proxywasm.MetricCounter
+	held    proxywasm.MetricCounter
+	denied  map[string]proxywasm.MetricCounter // by reason, defined on first use
+}
+
+func newRequestMetrics() *requestMetrics {
+	return &requestMetrics{
+		allowed: proxywasm.DefineCounterMetric("edgejwt.allowed"),
+		held:    proxywasm.DefineCounterMetric("edgejwt.held"),
+		denied:  map[string]proxywasm.MetricCounter{},
+	}
+}
+
+// count records the outcome of a decision that was applied.
+func (m *requestMetrics) count(d authn.Decision) {
+	if d.Outcome == authn.Allow {
+		m.allowed.Increment(1)
+		return
+	}
+	reason := authn.Reason(d.Err)
+	c, ok := m.denied[reason]
+	if !ok {
+		c = proxywasm.DefineCounterMetric("edgejwt.denied." + statName(reason))
+		m.denied[reason] = c
+	}
+	c.Increment(1)
+}
+
+type issuerMetrics struct {
+	fetchOK     proxywasm.MetricCounter
+	fetchFailed proxywasm.MetricCounter
+	keys        gauge
+	age         gauge
+}
+
+func newIssuerMetrics(issuer string) issuerMetrics {
+	p := "edgejwt.jwks." + statName(issuer) + "."
+	return issuerMetrics{
+		fetchOK:     proxywasm.DefineCounterMetric(p + "fetch_success"),
+		fetchFailed: proxywasm.DefineCounterMetric(p + "fetch_failed"),
+		keys:        gauge{proxywasm.DefineGaugeMetric(p + "keys")},
+		age:         gauge{proxywasm.DefineGaugeMetric(p + "age_seconds")},
+	}
+}
+
+// gauge sets a gauge shared by every VM. The SDK only adds to gauges, so
+// Record adds the difference to the value the host holds.
+type gauge struct{ g proxywasm.MetricGauge }
+
+func (g gauge) Record(v uint64) {
+	if d := int64(v) - g.g.Value(); d != 0 {
+		g.g.Add(d)
+	}
+}
+
+// statName turns an issuer URL or a reason into one stat-name segment.
+func statName(s string) string {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
