@@ -22,6 +22,10 @@ const tickPeriod = 200 * time.Millisecond
 
 func main() {}
 
+// testHook, nil in the shipped filter, lets a test-only build (crashtest.go)
+// act on a request before it is decided.
+var testHook func(headers [][2]string)
+
 func init() { proxywasm.SetVMContext(&vmContext{}) }
 
 type vmContext struct{ types.DefaultVMContext }
@@ -38,6 +42,7 @@ type pluginContext struct {
 	pending map[uint32]pendingRequest // held requests, by HTTP context ID
 	keysFn  authn.KeysFunc
 	metrics *requestMetrics
+	memory  memoryGauge
 }
 
 // pendingRequest is a request held until its issuer's keys arrive: the
@@ -113,6 +118,7 @@ func (p *pluginContext) OnTick() {
 		ik.maybeFetch(now, p.resume)
 		ik.tick(now)
 	}
+	p.memory.sample(now)
 	for id, pr := range p.pending {
 		if now.After(pr.deadline) {
 			p.finish(id, pr.onTimeout)
@@ -141,16 +147,17 @@ func (p *pluginContext) decide(id uint32, headers [][2]string, again bool) (d au
 	case d.Outcome == authn.Wait:
 		src := p.issuers[d.Rule].source
 		if src.Loaded() && src.Stale(now) {
-			return p.auth.Unavailable(d.Rule), false
+			return p.auth.KeysMissing(d), false
 		}
-		if !again && p.hold(id, d.Rule, p.auth.Unavailable(d.Rule), false) {
+		if !again && p.hold(id, d.Rule, p.auth.KeysMissing(d), false) {
 			return d, true
 		}
 		if !again {
-			return p.auth.Unavailable(d.Rule), false
+			return p.auth.KeysMissing(d), false
 		}
 		return d, true // still nothing: keep waiting until the deadline
-	case d.Outcome == authn.Deny && d.Rule >= 0 && errors.Is(d.Err, verifier.ErrUnknownKID) && !again:
+	case d.Rule >= 0 && errors.Is(d.Err, verifier.ErrUnknownKID) && !again:
+		// A Deny, or an Allow without claims under allow_missing_or_failed.
 		if p.issuers[d.Rule].source.RequestKIDRefetch(now) && p.hold(id, d.Rule, d, true) {
 			return d, true
 		}
@@ -186,7 +193,7 @@ func (p *pluginContext) finish(id uint32, d authn.Decision) {
 		return
 	}
 	p.metrics.count(d)
-	if apply(d) {
+	if p.apply(d) {
 		if err := proxywasm.ResumeHttpRequest(); err != nil {
 			proxywasm.LogWarnf("resuming a held request: %v", err)
 		}
@@ -209,7 +216,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 		// Fail closed: a bug must never let a request through.
 		if r := recover(); r != nil {
 			proxywasm.LogErrorf("panic while authenticating: %v", r)
-			apply(p.auth.Internal())
+			p.apply(p.auth.Internal())
 			action = types.ActionPause
 		}
 	}()
@@ -218,15 +225,18 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	}
 	headers, err := proxywasm.GetHttpRequestHeaders()
 	if err != nil {
-		apply(p.auth.Internal())
+		p.apply(p.auth.Internal())
 		return types.ActionPause
+	}
+	if testHook != nil {
+		testHook(headers)
 	}
 	d, held := p.decide(h.id, headers, false)
 	if held {
 		return types.ActionPause
 	}
 	p.metrics.count(d)
-	if apply(d) {
+	if p.apply(d) {
 		return types.ActionContinue
 	}
 	return types.ActionPause
@@ -235,8 +245,9 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 func (h *httpContext) OnHttpStreamDone() { delete(h.plugin.pending, h.id) }
 
 // apply carries out an Allow or Deny decision on the current HTTP context and
-// reports whether the request may continue.
-func apply(d authn.Decision) bool {
+// reports whether the request may continue. A change it cannot make fails
+// the request closed (500).
+func (p *pluginContext) apply(d authn.Decision) bool {
 	if d.Outcome == authn.Allow {
 		for _, name := range d.Remove {
 			_ = proxywasm.RemoveHttpRequestHeader(name)
@@ -244,8 +255,19 @@ func apply(d authn.Decision) bool {
 		for _, kv := range d.Set {
 			if err := proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1]); err != nil {
 				proxywasm.LogErrorf("setting %s: %v", kv[0], err)
-				d = authn.Decision{Outcome: authn.Deny, Response: authn.InternalResponse}
+				d = p.auth.Internal()
 				break
+			}
+		}
+		if d.Outcome == authn.Allow {
+			// Envoy keeps the value as filter state "wasm.<name>", for
+			// later filters and access logs.
+			for _, kv := range d.FilterState {
+				if err := proxywasm.SetProperty([]string{kv[0]}, []byte(kv[1])); err != nil {
+					proxywasm.LogErrorf("setting filter state %s: %v", kv[0], err)
+					d = p.auth.Internal()
+					break
+				}
 			}
 		}
 		if d.Outcome == authn.Allow {

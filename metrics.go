@@ -1,7 +1,9 @@
 package main
 
 import (
+	"runtime/metrics"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 
@@ -18,6 +20,7 @@ import (
 //	edgejwt.jwks.<issuer>.fetch_failed    JWKS fetches that failed
 //	edgejwt.jwks.<issuer>.keys            gauge: usable keys in the last fetched set
 //	edgejwt.jwks.<issuer>.age_seconds     gauge: age of the key set in use
+//	edgejwt.vm_memory_bytes               gauge: Go runtime memory, summed over the VMs
 type requestMetrics struct {
 	allowed proxywasm.MetricCounter
 	held    proxywasm.MetricCounter
@@ -84,4 +87,37 @@ func statName(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// memoryGauge reports the Go runtime's memory (in a Wasm VM: its linear
+// memory, which never shrinks) as edgejwt.vm_memory_bytes, summed over the
+// VMs: each VM adds the change of its own figure. The soak test watches it
+// level off.
+type memoryGauge struct {
+	g        proxywasm.MetricGauge
+	defined  bool
+	reported int64
+	next     time.Time
+	sample1  []metrics.Sample
+}
+
+const memorySamplePeriod = 5 * time.Second
+
+func (m *memoryGauge) sample(now time.Time) {
+	if now.Before(m.next) {
+		return
+	}
+	m.next = now.Add(memorySamplePeriod)
+	if !m.defined {
+		m.g = proxywasm.DefineGaugeMetric("edgejwt.vm_memory_bytes")
+		m.sample1 = []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
+		m.defined = true
+	}
+	metrics.Read(m.sample1)
+	if m.sample1[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	v := int64(m.sample1[0].Value.Uint64())
+	m.g.Add(v - m.reported)
+	m.reported = v
 }

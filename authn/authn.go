@@ -1,12 +1,14 @@
-// Package authn decides what happens to one request: it finds the token in
-// the request headers, picks the rule of the token's issuer, verifies the
-// token with that rule's keys and says which headers to strip and add, or
-// which answer to send. It is plain Go; package main applies the decision
-// through proxy-wasm.
+// Package authn decides what happens to one request: it picks the request
+// rule that applies (by path and method), finds the token in the request
+// headers, query or cookies, picks the jwtRule of the token's issuer,
+// verifies the token with that rule's keys and says which headers to strip
+// and add, or which answer to send. It is plain Go; package main applies
+// the decision through proxy-wasm.
 package authn
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/edgejwt/edgejwt/config"
 	"github.com/edgejwt/edgejwt/verifier"
@@ -16,6 +18,7 @@ import (
 var (
 	ErrNoToken        = errors.New("no token")
 	ErrMultipleTokens = errors.New("multiple tokens")
+	ErrPathNotNormal  = errors.New("path not in normal form")
 )
 
 // Outcome is what to do with the request.
@@ -29,22 +32,34 @@ const (
 
 // Decision is the result of Authenticate.
 type Decision struct {
-	Outcome  Outcome
-	Rule     int         // the rule that matched (Allow, Wait; Deny when known)
-	Err      error       // why the request was denied
-	Response *Response   // Deny
-	Remove   []string    // Allow: headers to remove before Set
-	Set      [][2]string // Allow: headers to add
+	Outcome     Outcome
+	Rule        int         // the jwtRule that matched (Allow, Wait; Deny when known); -1 if none
+	Err         error       // why the request was denied (or, for an allowed failed token, why it failed)
+	Response    *Response   // Deny
+	Remove      []string    // Allow: headers to remove before Set
+	Set         [][2]string // Allow: headers to set (replacing), ":path" included
+	FilterState [][2]string // Allow: filter state entries to set, name ("wasm." is prefixed by Envoy) and value
+	// Fallback, for Wait, is the decision to apply if the keys do not
+	// arrive in time; nil means Unavailable (503).
+	Fallback *Decision
 }
+
+// KeysUnavailable reports whether d is the answer to a request whose keys
+// did not arrive in time (see Unavailable).
+func (d Decision) KeysUnavailable() bool { return errors.Is(d.Err, errKeysUnavailable) }
 
 // Authenticator holds everything derived from the configuration.
 type Authenticator struct {
-	rules     []*rule
-	byIssuer  map[string]*rule
-	sources   map[string][]source // header name -> prefixes
-	strip     []string
-	maxToken  int
-	responses *responses
+	rules        []*rule
+	byIssuer     map[string]*rule
+	strip        []string
+	maxToken     int
+	allowDup     bool
+	bypassCORS   bool
+	requestRules []requestRule
+	required     *requirement // no rule matched, or no rules
+	bypass       *requirement // CORS preflight
+	responses    *responses
 }
 
 type rule struct {
@@ -52,40 +67,45 @@ type rule struct {
 	cfg      config.Rule
 	verifier *verifier.Verifier
 	accepts  map[source]bool // where this issuer's tokens may come from
-}
-
-type source struct {
-	header string
-	prefix string
+	sources  []source
 }
 
 // New derives an Authenticator from a parsed configuration.
 func New(cfg *config.Config) (*Authenticator, error) {
 	a := &Authenticator{
-		byIssuer:  map[string]*rule{},
-		sources:   map[string][]source{},
-		maxToken:  cfg.MaxTokenSize,
-		responses: newResponses(cfg.Realm),
+		byIssuer:   map[string]*rule{},
+		maxToken:   cfg.MaxTokenSize,
+		allowDup:   cfg.AllowDuplicateToken,
+		bypassCORS: cfg.BypassCORSPreflight,
+		responses:  newResponses(cfg.Realm, cfg.StripFailureResponse),
 	}
 	stripped := map[string]bool{}
 	for i, rc := range cfg.Rules {
-		v, err := verifier.New(verifier.Options{
+		field := "jwtRules[" + strconv.Itoa(i) + "]"
+		opts := verifier.Options{
 			Issuer:            rc.Issuer,
 			Audiences:         rc.Audiences,
 			Algorithms:        rc.Algorithms,
 			ClockSkew:         rc.ClockSkew,
 			RequireExpiration: rc.RequireExpiration,
-		})
+			MaxLifetime:       rc.MaxLifetime,
+		}
+		if len(rc.Subjects) > 0 {
+			opts.Subject = subjectMatcher(rc.Subjects)
+		}
+		v, err := verifier.New(opts)
 		if err != nil {
-			return nil, &config.Error{Field: "jwtRules[" + itoa(i) + "]", Msg: err.Error()}
+			return nil, &config.Error{Field: field, Msg: err.Error()}
 		}
 		r := &rule{index: i, cfg: rc, verifier: v, accepts: map[source]bool{}}
 		for _, hs := range rc.FromHeaders {
-			s := source{header: hs.Name, prefix: hs.Prefix}
-			r.accepts[s] = true
-			if !containsSource(a.sources[s.header], s) {
-				a.sources[s.header] = append(a.sources[s.header], s)
-			}
+			r.addSource(source{kind: fromHeader, name: hs.Name, prefix: hs.Prefix})
+		}
+		for _, p := range rc.FromParams {
+			r.addSource(source{kind: fromParam, name: p})
+		}
+		for _, c := range rc.FromCookies {
+			r.addSource(source{kind: fromCookie, name: c})
 		}
 		out := rc.OutputClaimHeaders
 		names := make([]string, 0, len(out)+1)
@@ -96,6 +116,9 @@ func New(cfg *config.Config) (*Authenticator, error) {
 			names = append(names, ch.Header)
 		}
 		for _, n := range names {
+			if n == "cookie" {
+				return nil, &config.Error{Field: field, Msg: "the cookie header cannot be an output"}
+			}
 			if !stripped[n] {
 				stripped[n] = true
 				a.strip = append(a.strip, n)
@@ -105,29 +128,58 @@ func New(cfg *config.Config) (*Authenticator, error) {
 		a.byIssuer[rc.Issuer] = r
 	}
 	for _, r := range a.rules {
-		for _, s := range a.strip {
-			if _, ok := a.sources[s]; ok {
-				return nil, &config.Error{Field: "jwtRules[" + itoa(r.index) + "]", Msg: "header " + s + " is both a token source and an output"}
+		for _, s := range r.sources {
+			if s.kind == fromHeader && stripped[s.name] {
+				return nil, &config.Error{Field: "jwtRules[" + strconv.Itoa(r.index) + "]", Msg: "header " + s.name + " is both a token source and an output"}
 			}
 		}
+	}
+
+	a.required = a.newRequirement(config.RequireToken, nil)
+	a.bypass = &requirement{mode: config.Bypass}
+	for _, rr := range cfg.RequestRules {
+		req := a.required
+		if rr.Requirement == config.Bypass {
+			req = a.bypass
+		} else if rr.Requirement != config.RequireToken || len(rr.Issuers) > 0 {
+			req = a.newRequirement(rr.Requirement, rr.Issuers)
+		}
+		a.requestRules = append(a.requestRules, requestRule{cfg: rr, req: req})
 	}
 	return a, nil
 }
 
-func containsSource(list []source, s source) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
+func (r *rule) addSource(s source) {
+	if !r.accepts[s] {
+		r.accepts[s] = true
+		r.sources = append(r.sources, s)
 	}
-	return false
 }
 
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
+// newRequirement prepares a requirement for the given issuers (nil: all).
+func (a *Authenticator) newRequirement(mode config.Requirement, issuers []string) *requirement {
+	req := &requirement{mode: mode, allowed: make([]bool, len(a.rules)), ext: newExtractor()}
+	for _, r := range a.rules {
+		if issuers != nil && !contains(issuers, r.cfg.Issuer) {
+			continue
+		}
+		req.allowed[r.index] = true
+		for _, s := range r.sources {
+			req.ext.add(s)
+		}
 	}
-	return itoa(i/10) + string(rune('0'+i%10))
+	return req
+}
+
+func subjectMatcher(ms []config.StringMatcher) func(string) bool {
+	return func(sub string) bool {
+		for i := range ms {
+			if ms[i].Match(sub) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // Strip lists the output headers, removed from every request before the
@@ -138,19 +190,55 @@ func (a *Authenticator) Strip() []string { return a.strip }
 type KeysFunc func(rule int) verifier.KeySource
 
 // Authenticate decides on a request from its headers (names in lower case,
-// as Envoy gives them).
+// as Envoy gives them; the pseudo-headers :path and :method included).
 func (a *Authenticator) Authenticate(headers [][2]string, keys KeysFunc) Decision {
-	raw, src, err := a.extract(headers)
+	req := readRequest(headers)
+	want := a.choose(&req)
+	switch {
+	case want == nil:
+		return Decision{Outcome: Deny, Rule: -1, Err: ErrPathNotNormal, Response: a.responses.badPath}
+	case want.mode == config.Bypass:
+		return Decision{Outcome: Allow, Rule: -1}
+	}
+	f := want.ext.extract(&req, a.allowDup)
+	if f.count == 0 {
+		if want.mode == config.RequireToken {
+			return a.deny(-1, ErrNoToken)
+		}
+		return Decision{Outcome: Allow, Rule: -1}
+	}
+	d := a.verify(&req, want, &f, keys)
+	if d.Outcome == Wait && want.mode == config.AllowMissingOrFailed {
+		fb := a.failed(&req, &f, d.Rule, errKeysUnavailable)
+		d.Fallback = &fb
+	}
+	if d.Outcome == Deny && want.mode == config.AllowMissingOrFailed {
+		return a.failed(&req, &f, d.Rule, d.Err)
+	}
+	return d
+}
+
+// verify decides on the token found: Allow with the claims, Deny, or Wait
+// for the keys of its issuer.
+func (a *Authenticator) verify(req *request, want *requirement, f *found, keys KeysFunc) Decision {
+	if f.multiple {
+		return a.deny(-1, ErrMultipleTokens)
+	}
+	tok, err := verifier.Parse(f.token, a.maxToken)
 	if err != nil {
 		return a.deny(-1, err)
 	}
-	tok, err := verifier.Parse(raw, a.maxToken)
-	if err != nil {
-		return a.deny(-1, err)
-	}
+	// A token whose issuer is unknown, not allowed here, or that came from a
+	// place its issuer does not read tokens from, is refused without a
+	// fetch or a signature check.
 	r := a.byIssuer[tok.UnverifiedIssuer()]
-	if r == nil || !r.accepts[src] {
+	if r == nil || !want.allowed[r.index] {
 		return a.deny(-1, verifier.ErrIssuer)
+	}
+	for _, p := range f.places[:f.n] {
+		if !r.accepts[p] {
+			return a.deny(-1, verifier.ErrIssuer)
+		}
 	}
 	ks := keys(r.index)
 	if ks == nil {
@@ -162,17 +250,43 @@ func (a *Authenticator) Authenticate(headers [][2]string, keys KeysFunc) Decisio
 	}
 	d := Decision{Outcome: Allow, Rule: r.index}
 	if !r.cfg.ForwardOriginal {
-		d.Remove = append(d.Remove, src.header)
+		f.removal(req, &d.Remove, &d.Set)
 	}
 	if h := r.cfg.OutputPayloadHeader; h != "" {
 		d.Set = append(d.Set, [2]string{h, tok.RawPayloadSegment()})
 	}
 	for _, ch := range r.cfg.OutputClaimHeaders {
-		if v, ok := claimHeaderValue(claims.Get(ch.Claim)); ok {
+		if v, ok := claimHeaderValue(claims.Get(ch.Path)); ok {
 			d.Set = append(d.Set, [2]string{ch.Header, v})
 		}
 	}
+	if name := r.cfg.OutputPayloadFilterState; name != "" {
+		d.FilterState = append(d.FilterState, [2]string{name, string(claims.JSON())})
+	}
 	return d
+}
+
+// failed is the decision for a token that failed under
+// allow_missing_or_failed: the request goes on without claims, and without
+// the token (unless its issuer's rule forwards it), so that the upstream
+// never mistakes an unverified token for a verified one.
+func (a *Authenticator) failed(req *request, f *found, ruleIndex int, err error) Decision {
+	d := Decision{Outcome: Allow, Rule: ruleIndex, Err: err}
+	if ruleIndex >= 0 && a.rules[ruleIndex].cfg.ForwardOriginal {
+		return d
+	}
+	f.removal(req, &d.Remove, &d.Set)
+	return d
+}
+
+// KeysMissing is the decision for a request that had to wait for keys (d,
+// a Wait decision) and did not get them: d.Fallback under
+// allow_missing_or_failed, else Unavailable.
+func (a *Authenticator) KeysMissing(d Decision) Decision {
+	if d.Fallback != nil {
+		return *d.Fallback
+	}
+	return a.Unavailable(d.Rule)
 }
 
 // Unavailable is the decision for a request whose keys did not arrive in time.

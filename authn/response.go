@@ -25,33 +25,42 @@ func Reason(err error) string {
 		return ErrMultipleTokens.Error()
 	case errors.Is(err, errKeysUnavailable):
 		return errKeysUnavailable.Error()
+	case errors.Is(err, ErrPathNotNormal):
+		return ErrPathNotNormal.Error()
 	}
 	return verifier.Reason(err)
 }
 
 type responses struct {
 	realm       string
+	strip       bool // stripFailureResponse: no body, no error_description
 	missing     *Response
 	unavailable *Response
+	badPath     *Response
+	internal    *Response
 	invalid     map[string]*Response
 }
 
-func newResponses(realm string) *responses {
-	r := &responses{realm: realm, invalid: map[string]*Response{}}
-	r.missing = &Response{
-		Status: 401,
-		Headers: [][2]string{
-			{"content-type", "application/json"},
-			{"www-authenticate", `Bearer realm="` + realm + `"`},
-		},
-		Body: []byte(`{"error":"No token provided"}`),
-	}
-	r.unavailable = &Response{
-		Status:  503,
-		Headers: [][2]string{{"content-type", "application/json"}},
-		Body:    []byte(`{"error":"Authentication unavailable","details":` + jsonString(errKeysUnavailable.Error()) + `}`),
-	}
+func newResponses(realm string, strip bool) *responses {
+	r := &responses{realm: realm, strip: strip, invalid: map[string]*Response{}}
+	r.missing = r.build(401, `Bearer realm="`+realm+`"`, `{"error":"No token provided"}`)
+	r.unavailable = r.build(503, "", `{"error":"Authentication unavailable","details":`+jsonString(errKeysUnavailable.Error())+`}`)
+	r.badPath = r.build(400, "", `{"error":"Bad request","details":`+jsonString(ErrPathNotNormal.Error())+`}`)
+	r.internal = r.build(500, "", string(InternalResponse.Body))
 	return r
+}
+
+// build makes an answer; with strip, it has neither body nor content-type.
+func (r *responses) build(status uint32, challenge, body string) *Response {
+	resp := &Response{Status: status}
+	if !r.strip {
+		resp.Headers = append(resp.Headers, [2]string{"content-type", "application/json"})
+		resp.Body = []byte(body)
+	}
+	if challenge != "" {
+		resp.Headers = append(resp.Headers, [2]string{"www-authenticate", challenge})
+	}
+	return resp
 }
 
 // forError returns the answer to a refused request. RFC 6750 section 3.1:
@@ -64,14 +73,13 @@ func (r *responses) forError(err error) *Response {
 	if resp, ok := r.invalid[reason]; ok {
 		return resp
 	}
-	resp := &Response{
-		Status: 401,
-		Headers: [][2]string{
-			{"content-type", "application/json"},
-			{"www-authenticate", `Bearer realm="` + r.realm + `", error="invalid_token", error_description="` + reason + `"`},
-		},
-		Body: []byte(`{"error":"Invalid token","details":` + jsonString(reason) + `}`),
+	challenge := `Bearer realm="` + r.realm + `", error="invalid_token"`
+	if !r.strip {
+		// Stripped answers say that the token is invalid (RFC 6750 section
+		// 3.1), not why.
+		challenge += `, error_description="` + reason + `"`
 	}
+	resp := r.build(401, challenge, `{"error":"Invalid token","details":`+jsonString(reason)+`}`)
 	r.invalid[reason] = resp
 	return resp
 }
@@ -110,5 +118,5 @@ var errInternal = errors.New("internal error")
 
 // Internal is the decision for a request the filter could not decide on.
 func (a *Authenticator) Internal() Decision {
-	return Decision{Outcome: Deny, Rule: -1, Err: errInternal, Response: InternalResponse}
+	return Decision{Outcome: Deny, Rule: -1, Err: errInternal, Response: a.responses.internal}
 }

@@ -24,6 +24,10 @@ const (
 	DefaultUnknownKIDRefetch     = 30 * time.Second
 	DefaultClockSkew             = 60 * time.Second
 	DefaultAlgorithm             = "RS256"
+	DefaultParam                 = "access_token" // RFC 6750 section 2.3
+
+	// maxRegexLength bounds one configured regular expression.
+	maxRegexLength = 1024
 
 	// maxConfigSize bounds the configuration document (an inline JWKS included).
 	maxConfigSize = 1 << 20
@@ -36,6 +40,20 @@ type Config struct {
 	PendingRequestTimeout time.Duration
 	MaxPendingRequests    int
 	MaxTokenSize          int
+
+	// RequestRules say which requests need a token and from which issuers
+	// (JSON "rules"); the first that matches applies. A request no rule
+	// matches, and every request when there are none, needs a valid token
+	// from any issuer.
+	RequestRules []RequestRule
+	// BypassCORSPreflight lets OPTIONS requests carrying Origin and
+	// Access-Control-Request-Method through without a token.
+	BypassCORSPreflight bool
+	// StripFailureResponse sends the filter's answers without a body.
+	StripFailureResponse bool
+	// AllowDuplicateToken accepts a request that carries the same token in
+	// several places; different tokens are still refused.
+	AllowDuplicateToken bool
 }
 
 // Rule is one trusted issuer, as Istio's RequestAuthentication.jwtRules[i].
@@ -54,12 +72,19 @@ type Rule struct {
 	MaxStale            time.Duration // last good keys used at most this long
 	UnknownKIDRefetch   time.Duration // least time between unknown-kid refetches
 	FromHeaders         []HeaderSource
+	FromParams          []string // query parameter names, as decoded
+	FromCookies         []string // cookie names
 	OutputPayloadHeader string
 	OutputClaimHeaders  []ClaimHeader
 	ForwardOriginal     bool
 	Algorithms          []string
 	ClockSkew           time.Duration
 	RequireExpiration   bool
+	MaxLifetime         time.Duration   // 0: no limit; else exp is required and exp-now may not exceed it
+	Subjects            []StringMatcher // when set, sub must match one
+	// OutputPayloadFilterState names the Envoy filter state entry
+	// ("wasm.<name>") that receives the verified payload JSON.
+	OutputPayloadFilterState string
 }
 
 // HeaderSource is a header a token is read from, after an optional prefix.
@@ -71,7 +96,8 @@ type HeaderSource struct {
 // ClaimHeader copies one claim to one request header.
 type ClaimHeader struct {
 	Header string // lower-cased at parse time
-	Claim  string // dotted path
+	Claim  string // the configured claim path: names separated by '.', "\\." for a dot in a name
+	Path   string // the same path for gjson, every special character escaped
 }
 
 // DefaultHeaderSource is Authorization: Bearer, as RFC 6750 section 2.1.

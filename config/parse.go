@@ -65,6 +65,14 @@ func Parse(doc []byte) (*Config, error) {
 			cfg.MaxPendingRequests, err = positiveInt(field, v)
 		case "maxTokenSize":
 			cfg.MaxTokenSize, err = positiveInt(field, v)
+		case "rules":
+			cfg.RequestRules, err = requestRules(field, v)
+		case "bypassCorsPreflight":
+			cfg.BypassCORSPreflight, err = boolean(field, v)
+		case "stripFailureResponse":
+			cfg.StripFailureResponse, err = boolean(field, v)
+		case "allowDuplicateToken":
+			cfg.AllowDuplicateToken, err = boolean(field, v)
 		default:
 			return errf(field, "unknown field")
 		}
@@ -75,6 +83,17 @@ func Parse(doc []byte) (*Config, error) {
 	}
 	if !seenRules || len(cfg.Rules) == 0 {
 		return nil, errf("jwtRules", "at least one rule is required")
+	}
+	known := map[string]bool{}
+	for _, r := range cfg.Rules {
+		known[r.Issuer] = true
+	}
+	for i, rr := range cfg.RequestRules {
+		for j, iss := range rr.Issuers {
+			if !known[iss] {
+				return nil, errf(fmt.Sprintf("rules[%d].issuers[%d]", i, j), "issuer %q is not in jwtRules", iss)
+			}
+		}
 	}
 	return cfg, nil
 }
@@ -117,6 +136,7 @@ func parseRule(field string, v gjson.Result) (Rule, error) {
 		return r, errf(field, "must be an object")
 	}
 	var err error
+	explicitNoExp := false
 	err = members(v, field, func(name, f string, mv gjson.Result) error {
 		switch name {
 		case "issuer":
@@ -159,6 +179,10 @@ func parseRule(field string, v gjson.Result) (Rule, error) {
 			r.UnknownKIDRefetch, err = duration(f, mv)
 		case "fromHeaders":
 			r.FromHeaders, err = headerSources(f, mv)
+		case "fromParams":
+			r.FromParams, err = paramNames(f, mv)
+		case "fromCookies":
+			r.FromCookies, err = cookieNames(f, mv)
 		case "outputPayloadToHeader":
 			r.OutputPayloadHeader, err = headerName(f, mv)
 		case "outputClaimToHeaders":
@@ -171,6 +195,13 @@ func parseRule(field string, v gjson.Result) (Rule, error) {
 			r.ClockSkew, err = duration(f, mv)
 		case "requireExpiration":
 			r.RequireExpiration, err = boolean(f, mv)
+			explicitNoExp = err == nil && !r.RequireExpiration
+		case "maxLifetime":
+			r.MaxLifetime, err = duration(f, mv)
+		case "subjects":
+			r.Subjects, err = stringMatchers(f, mv)
+		case "outputPayloadToFilterState":
+			r.OutputPayloadFilterState, err = filterStateName(f, mv)
 		default:
 			return errf(f, "unknown field")
 		}
@@ -196,8 +227,17 @@ func parseRule(field string, v gjson.Result) (Rule, error) {
 	if r.JWKSURI != "" && r.JWKSCluster == "" {
 		r.JWKSCluster = IstioClusterName(r.JWKSURI)
 	}
-	if len(r.FromHeaders) == 0 {
+	if r.MaxLifetime > 0 {
+		if explicitNoExp {
+			return r, errf(field+".requireExpiration", "maxLifetime requires exp: requireExpiration cannot be false")
+		}
+		r.RequireExpiration = true
+	}
+	// As jwt_authn and Istio: with no source at all, Authorization: Bearer
+	// and the access_token query parameter.
+	if len(r.FromHeaders) == 0 && len(r.FromParams) == 0 && len(r.FromCookies) == 0 {
 		r.FromHeaders = []HeaderSource{DefaultHeaderSource}
+		r.FromParams = []string{DefaultParam}
 	}
 	if len(r.Algorithms) == 0 {
 		r.Algorithms = []string{DefaultAlgorithm}
@@ -368,6 +408,9 @@ func headerSources(field string, v gjson.Result) ([]HeaderSource, error) {
 		if hs.Name == "" {
 			return nil, errf(f+".name", "required")
 		}
+		if hs.Name == "cookie" {
+			return nil, errf(f+".name", "use fromCookies for tokens in cookies")
+		}
 		out = append(out, hs)
 	}
 	return out, nil
@@ -391,8 +434,11 @@ func claimHeaders(field string, v gjson.Result) ([]ClaimHeader, error) {
 				ch.Header, err = headerName(mf, mv)
 			case "claim":
 				ch.Claim, err = str(mf, mv)
-				if err == nil && ch.Claim == "" {
-					err = errf(mf, "must not be empty")
+				if err == nil {
+					var perr error
+					if ch.Path, perr = ClaimPath(ch.Claim); perr != nil {
+						err = errf(mf, "%v", perr)
+					}
 				}
 			default:
 				return errf(mf, "unknown field")

@@ -56,13 +56,21 @@ static_resources:
               routes:
               - match: {prefix: "/"}
                 route: {cluster: upstream}
+{{- if .RouteHeaders}}
+                request_headers_to_add:
+{{- range .RouteHeaders}}
+                - header: {key: {{json .Name}}, value: {{json .Value}}}
+{{- end}}
+{{- end}}
           http_filters:
           - name: envoy.filters.http.wasm
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
               config:
                 name: edgejwt
-                fail_open: false
+                # As the shipped envoy.yaml: a failed VM answers 503 and is
+                # reloaded, never bypassed.
+                failure_policy: FAIL_RELOAD
                 configuration:
                   "@type": type.googleapis.com/google.protobuf.StringValue
                   value: {{json .PluginConfig}}
@@ -104,6 +112,9 @@ func jsonString(s string) (string, error) {
 	return string(b), err
 }
 
+// routeHeader is one request header the route adds.
+type routeHeader struct{ Name, Value string }
+
 // cluster is one JWKS cluster of an Envoy configuration.
 type cluster struct {
 	Name string
@@ -118,6 +129,15 @@ type envoyConfig struct {
 	Concurrency  int // worker threads; 0 means 1
 	// VMEnv is the Wasm VM's environment (e.g. GOGC for the Go runtime).
 	VMEnv map[string]string
+	// RouteHeaders are added by the router to every forwarded request;
+	// values may use Envoy's substitution formatters (%FILTER_STATE(...)%).
+	RouteHeaders []routeHeader
+
+	// Wasm is the filter to load; empty means the one under test.
+	Wasm string
+	// ExpectWasmErrors marks a test that crashes the VM on purpose: Wasm
+	// errors in the log are expected, not a failure.
+	ExpectWasmErrors bool
 
 	// BadConfig marks a deliberately broken filter configuration: Wasm
 	// errors in the log are expected, not a failure.
@@ -178,6 +198,9 @@ func launchEnvoy(t testing.TB, cfg envoyConfig) *envoyProc {
 		cfg.Concurrency = 1
 	}
 	cfg.WasmPath = wasmPath
+	if cfg.Wasm != "" {
+		cfg.WasmPath = cfg.Wasm
+	}
 	dir := t.TempDir()
 	var yaml bytes.Buffer
 	if err := envoyTemplate.Execute(&yaml, cfg); err != nil {
@@ -341,7 +364,7 @@ func troubleLines(log string) []string {
 func (e *envoyProc) checkLog() {
 	t := e.t
 	log := e.log.String()
-	if !e.cfg.BadConfig {
+	if !e.cfg.BadConfig && !e.cfg.ExpectWasmErrors {
 		if bad := troubleLines(log); len(bad) > 0 {
 			t.Errorf("envoy log has %d Wasm error/critical/panic line(s):\n%s", len(bad), strings.Join(bad, "\n"))
 		}

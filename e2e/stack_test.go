@@ -89,6 +89,12 @@ func pluginConfig(iss *devservers.Issuer, o stackOptions) string {
 // and stops them all when t ends.
 func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
+	return newStackWith(t, o, nil)
+}
+
+// newStackWith is newStack with a last say on Envoy's configuration.
+func newStackWith(t *testing.T, o stackOptions, mutate func(*envoyConfig)) *stack {
+	t.Helper()
 	iss, err := devservers.NewIssuer(0)
 	if err != nil {
 		t.Fatal(err)
@@ -104,13 +110,17 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(echo.Close)
-	e := startEnvoy(t, envoyConfig{
+	cfg := envoyConfig{
 		PluginConfig: pluginConfig(iss, o),
 		UpstreamPort: echo.Port(),
 		JWKSClusters: []cluster{{Name: jwksCluster, Port: iss.Port()}},
 		Concurrency:  o.concurrency,
 		VMEnv:        o.vmEnv,
-	})
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	e := startEnvoy(t, cfg)
 	return &stack{
 		issuer: iss,
 		echo:   echo,

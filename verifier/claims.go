@@ -98,6 +98,8 @@ func (v *Verifier) checkClaims(c *registered) error {
 		return ErrNotYetValid
 	case hasIat && iat > nowSec+v.skew:
 		return ErrIssuedInFuture
+	case v.maxLife > 0 && exp-nowSec > v.maxLife+v.skew:
+		return ErrLifetime
 	}
 
 	iss := c[claimIss]
@@ -106,6 +108,16 @@ func (v *Verifier) checkClaims(c *registered) error {
 	}
 	if iss.Str != v.issuer {
 		return ErrIssuer
+	}
+
+	if v.subject != nil {
+		sub := c[claimSub]
+		if !sub.Exists() {
+			return errNoSubject
+		}
+		if !v.subject(sub.Str) {
+			return ErrSubject
+		}
 	}
 
 	if len(v.audiences) > 0 {

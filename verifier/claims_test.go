@@ -92,6 +92,25 @@ func TestClaims(t *testing.T) {
 		{name: "aud any string, none configured", payload: rawClaims(future + `,"aud":"whatever"`), opts: noAud},
 		{name: "aud number, none configured", payload: rawClaims(future + `,"aud":1`), opts: noAud, want: ErrBadClaim},
 
+		// maxLifetime (jwt_authn's max_lifetime: exp - now, here with the skew).
+		{name: "lifetime within max", payload: rawClaims(`"exp":` + n(3600)), opts: maxLife(time.Hour)},
+		{name: "lifetime max plus skew", payload: rawClaims(`"exp":` + n(3660)), opts: maxLife(time.Hour)},
+		{name: "lifetime past max plus skew", payload: rawClaims(`"exp":` + n(3661)), opts: maxLife(time.Hour), want: ErrLifetime},
+		{name: "lifetime huge exp", payload: rawClaims(`"exp":1e300`), opts: maxLife(time.Hour), want: ErrLifetime},
+		{name: "lifetime exp beyond float64", payload: rawClaims(`"exp":1e400`), opts: maxLife(time.Hour), want: ErrLifetime},
+		{name: "lifetime long iat-exp span but little left", payload: rawClaims(`"iat":` + n(-86400) + `,"exp":` + n(60)), opts: maxLife(time.Hour)},
+		{name: "lifetime needs exp", payload: rawClaims(`"sub":"a"`), opts: func(o *Options) { o.RequireExpiration = false; o.MaxLifetime = time.Hour }, want: ErrMissingExp},
+		{name: "lifetime expired is expired", payload: rawClaims(`"exp":` + n(-3600)), opts: maxLife(time.Hour), want: ErrExpired},
+		{name: "lifetime unlimited by default", payload: rawClaims(`"exp":1e300`)},
+
+		// subjects.
+		{name: "subject accepted", payload: validPayload, opts: subjects("alice")},
+		{name: "subject refused", payload: validPayload, opts: subjects("bob"), want: ErrSubject},
+		{name: "subject missing", payload: rawClaims(future), opts: subjects("alice"), want: ErrSubject},
+		{name: "subject empty string", payload: rawClaims(future + `,"sub":""`), opts: subjects(""), want: nil},
+		{name: "subject number is a bad claim first", payload: rawClaims(future + `,"sub":7`), opts: subjects("7"), want: ErrBadClaim},
+		{name: "subject checked after the issuer", payload: `{"iss":"https://evil.example","sub":"bob",` + future + `}`, opts: subjects("alice"), want: ErrIssuer},
+
 		// sub and jti.
 		{name: "sub number", payload: rawClaims(future + `,"sub":1`), opts: noAud, want: ErrBadClaim},
 		{name: "jti object", payload: rawClaims(future + `,"jti":{}`), opts: noAud, want: ErrBadClaim},
@@ -121,7 +140,23 @@ func TestClaims(t *testing.T) {
 	}
 }
 
-func noAud(o *Options)   { o.Audiences = nil }
+func noAud(o *Options) { o.Audiences = nil }
+
+func maxLife(d time.Duration) func(*Options) { return func(o *Options) { o.MaxLifetime = d } }
+
+// subjects accepts exactly the given sub values.
+func subjects(accepted ...string) func(*Options) {
+	return func(o *Options) {
+		o.Subject = func(sub string) bool {
+			for _, a := range accepted {
+				if sub == a {
+					return true
+				}
+			}
+			return false
+		}
+	}
+}
 func withAPI(o *Options) { o.Audiences = []string{"api"} }
 
 func TestClaimsGet(t *testing.T) {

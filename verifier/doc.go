@@ -68,4 +68,10 @@
 //     type is ErrBadClaim; a missing "iss" is ErrIssuer.
 //   - An "iat" later than now plus the clock skew is rejected
 //     (ErrIssuedInFuture).
+//   - Options.MaxLifetime (jwt_authn's max_lifetime) requires "exp" and
+//     refuses a token whose remaining lifetime, exp minus now, exceeds it by
+//     more than the clock skew (ErrLifetime). It bounds what a stolen token
+//     is worth, whatever the issuer put in "exp".
+//   - Options.Subject (jwt_authn's subjects) must accept "sub"; a token
+//     without "sub" is refused too (ErrSubject). It is checked after "iss".
 package verifier

@@ -18,8 +18,10 @@ var (
 	ErrNotYetValid    = errors.New("token not yet valid")
 	ErrIssuedInFuture = errors.New("token issued in the future")
 	ErrMissingExp     = errors.New("token has no expiry")
+	ErrLifetime       = errors.New("token lifetime too long")
 	ErrIssuer         = errors.New("issuer not accepted")
 	ErrAudience       = errors.New("audience not accepted")
+	ErrSubject        = errors.New("subject not accepted")
 	ErrBadClaim       = errors.New("invalid claim")
 )
 
@@ -34,8 +36,10 @@ var sentinels = [...]error{
 	ErrNotYetValid,
 	ErrIssuedInFuture,
 	ErrMissingExp,
+	ErrLifetime,
 	ErrIssuer,
 	ErrAudience,
+	ErrSubject,
 	ErrBadClaim,
 }
 
@@ -102,6 +106,7 @@ var (
 	errJtiType = detail(ErrBadClaim, "jti is not a string")
 	errAudType = detail(ErrBadClaim, "aud is not a string or an array of strings")
 
-	errNoIssuer = detail(ErrIssuer, "token has no iss")
-	errNoAud    = detail(ErrAudience, "token has no aud")
+	errNoIssuer  = detail(ErrIssuer, "token has no iss")
+	errNoAud     = detail(ErrAudience, "token has no aud")
+	errNoSubject = detail(ErrSubject, "token has no sub")
 )

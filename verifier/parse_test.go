@@ -185,3 +185,25 @@ func TestParseErrorsAreWrappedSentinels(t *testing.T) {
 		t.Fatalf("want a wrapped ErrMalformed with detail, got %v", err)
 	}
 }
+
+// TestParseBoundedWork: the size is checked before anything else, and a
+// refused token costs no allocation, however many dots or bytes it has.
+func TestParseBoundedWork(t *testing.T) {
+	dots := strings.Repeat("a.", DefaultMaxSize/2)
+	for name, raw := range map[string]string{
+		"too large":            strings.Repeat("A", 1<<20),
+		"too large, all dots":  strings.Repeat(".", 1<<20),
+		"maximal, all dots":    dots[:DefaultMaxSize],
+		"four segments":        "a.b.c.d",
+		"bad alphabet at end":  strings.Repeat("A", 4000) + "." + strings.Repeat("A", 4000) + ".A=",
+		"empty middle segment": "abc..def",
+	} {
+		if n := testing.AllocsPerRun(20, func() { _, _ = Parse(raw, 0) }); n != 0 {
+			t.Errorf("%s: %v allocations", name, n)
+		}
+	}
+	tok := testkeys.Get().Token("EdDSA", hdr("EdDSA"), validPayload)
+	if n := testing.AllocsPerRun(20, func() { _, _ = Parse(tok, 0) }); n > 3 {
+		t.Errorf("a valid token: %v allocations, want at most 3", n)
+	}
+}

@@ -29,12 +29,19 @@ const DefaultClockSkew = 60 * time.Second
 
 // Options configure a Verifier.
 type Options struct {
-	Issuer            string           // required; exact match with "iss"
-	Audiences         []string         // if non-empty, "aud" (string or array of strings) must contain one
-	Algorithms        []string         // allow-list; empty means ["RS256"]; "none" and HS* refused by New
-	ClockSkew         time.Duration    // default 60s when zero; negative is an error in New
-	RequireExpiration bool             // exp must be present (callers pass true by default)
-	Now               func() time.Time // default time.Now
+	Issuer            string        // required; exact match with "iss"
+	Audiences         []string      // if non-empty, "aud" (string or array of strings) must contain one
+	Algorithms        []string      // allow-list; empty means ["RS256"]; "none" and HS* refused by New
+	ClockSkew         time.Duration // default 60s when zero; negative is an error in New
+	RequireExpiration bool          // exp must be present (callers pass true by default)
+	// MaxLifetime, when positive, requires exp and refuses a token whose
+	// remaining lifetime, exp minus now, exceeds it by more than the clock
+	// skew (jwt_authn's max_lifetime).
+	MaxLifetime time.Duration
+	// Subject, when set, must accept the token's sub; a token without sub
+	// is refused (jwt_authn's subjects).
+	Subject func(sub string) bool
+	Now     func() time.Time // default time.Now
 }
 
 // Verifier checks tokens for one issuer. It is immutable and safe for
@@ -45,6 +52,8 @@ type Verifier struct {
 	algs       algSet
 	skew       float64 // seconds
 	requireExp bool
+	maxLife    float64 // seconds; 0 = unlimited
+	subject    func(string) bool
 	now        func() time.Time
 }
 
@@ -62,11 +71,16 @@ func New(o Options) (*Verifier, error) {
 	if o.ClockSkew < 0 {
 		return nil, errors.New("verifier: negative clock skew")
 	}
+	if o.MaxLifetime < 0 {
+		return nil, errors.New("verifier: negative maximum lifetime")
+	}
 	v := &Verifier{
 		issuer:     o.Issuer,
 		audiences:  append([]string(nil), o.Audiences...),
 		skew:       o.ClockSkew.Seconds(),
-		requireExp: o.RequireExpiration,
+		requireExp: o.RequireExpiration || o.MaxLifetime > 0,
+		maxLife:    o.MaxLifetime.Seconds(),
+		subject:    o.Subject,
 		now:        o.Now,
 	}
 	if o.ClockSkew == 0 {

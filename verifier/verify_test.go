@@ -310,6 +310,7 @@ func TestNewOptions(t *testing.T) {
 		{name: "wrong case", opts: Options{Issuer: "i", Algorithms: []string{"eddsa"}}, wantErr: true},
 		{name: "empty name", opts: Options{Issuer: "i", Algorithms: []string{""}}, wantErr: true},
 		{name: "negative skew", opts: Options{Issuer: "i", ClockSkew: -1}, wantErr: true},
+		{name: "negative max lifetime", opts: Options{Issuer: "i", MaxLifetime: -1}, wantErr: true},
 		{name: "empty audience", opts: Options{Issuer: "i", Audiences: []string{"a", ""}}, wantErr: true},
 	}
 	for _, tc := range tests {
