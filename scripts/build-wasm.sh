@@ -29,6 +29,8 @@ cp go.mod build/wasm.mod
 cp go.sum build/wasm.sum
 go mod edit -modfile=build/wasm.mod -replace "$sdk=$root/build/sdk"
 
-GOOS=wasip1 GOARCH=wasm go build -modfile=build/wasm.mod -tags hostabi \
+# EXTRA_TAGS adds build tags, e.g. crashtest for the test-only crash build.
+tags=hostabi${EXTRA_TAGS:+,$EXTRA_TAGS}
+GOOS=wasip1 GOARCH=wasm go build -modfile=build/wasm.mod -tags "$tags" \
   -buildmode=c-shared -trimpath -o "$out" .
 echo "built $out ($(wc -c <"$out") bytes)"
