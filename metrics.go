@@ -16,22 +16,25 @@ import (
 //	edgejwt.allowed                       requests let through
 //	edgejwt.denied.<reason>               401s by reason (no_token, token_expired, ...), 503s (signing_keys_not_available)
 //	edgejwt.held                          requests paused to wait for keys
+//	edgejwt.token_cache_hit               allowed requests whose token was verified before (cache)
 //	edgejwt.jwks.<issuer>.fetch_success   JWKS fetches that loaded keys
 //	edgejwt.jwks.<issuer>.fetch_failed    JWKS fetches that failed
 //	edgejwt.jwks.<issuer>.keys            gauge: usable keys in the last fetched set
 //	edgejwt.jwks.<issuer>.age_seconds     gauge: age of the key set in use
 //	edgejwt.vm_memory_bytes               gauge: Go runtime memory, summed over the VMs
 type requestMetrics struct {
-	allowed proxywasm.MetricCounter
-	held    proxywasm.MetricCounter
-	denied  map[string]proxywasm.MetricCounter // by reason, defined on first use
+	allowed   proxywasm.MetricCounter
+	held      proxywasm.MetricCounter
+	cacheHits proxywasm.MetricCounter
+	denied    map[string]proxywasm.MetricCounter // by reason, defined on first use
 }
 
 func newRequestMetrics() *requestMetrics {
 	return &requestMetrics{
-		allowed: proxywasm.DefineCounterMetric("edgejwt.allowed"),
-		held:    proxywasm.DefineCounterMetric("edgejwt.held"),
-		denied:  map[string]proxywasm.MetricCounter{},
+		allowed:   proxywasm.DefineCounterMetric("edgejwt.allowed"),
+		held:      proxywasm.DefineCounterMetric("edgejwt.held"),
+		cacheHits: proxywasm.DefineCounterMetric("edgejwt.token_cache_hit"),
+		denied:    map[string]proxywasm.MetricCounter{},
 	}
 }
 
@@ -39,6 +42,9 @@ func newRequestMetrics() *requestMetrics {
 func (m *requestMetrics) count(d authn.Decision) {
 	if d.Outcome == authn.Allow {
 		m.allowed.Increment(1)
+		if d.FromCache {
+			m.cacheHits.Increment(1)
+		}
 		return
 	}
 	reason := authn.Reason(d.Err)

@@ -9,6 +9,7 @@ package authn
 import (
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/edgejwt/edgejwt/config"
 	"github.com/edgejwt/edgejwt/verifier"
@@ -39,6 +40,8 @@ type Decision struct {
 	Remove      []string    // Allow: headers to remove before Set
 	Set         [][2]string // Allow: headers to set (replacing), ":path" included
 	FilterState [][2]string // Allow: filter state entries to set, name ("wasm." is prefixed by Envoy) and value
+	// FromCache marks an Allow served from the verified-token cache.
+	FromCache bool
 	// Fallback, for Wait, is the decision to apply if the keys do not
 	// arrive in time; nil means Unavailable (503).
 	Fallback *Decision
@@ -58,6 +61,7 @@ type Authenticator struct {
 	bypassCORS   bool
 	requestRules []requestRule
 	required     *requirement // no rule matched, or no rules
+	cache        *tokenCache  // nil when disabled
 	bypass       *requirement // CORS preflight
 	responses    *responses
 }
@@ -78,6 +82,7 @@ func New(cfg *config.Config) (*Authenticator, error) {
 		allowDup:   cfg.AllowDuplicateToken,
 		bypassCORS: cfg.BypassCORSPreflight,
 		responses:  newResponses(cfg.Realm, cfg.StripFailureResponse),
+		cache:      newTokenCache(cfg.TokenCacheSize, cfg.TokenCacheBytes, time.Now),
 	}
 	stripped := map[string]bool{}
 	for i, rc := range cfg.Rules {
@@ -224,6 +229,16 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	if f.multiple {
 		return a.deny(-1, ErrMultipleTokens)
 	}
+	if e := a.cache.get(f.token, keys); e != nil {
+		if r := a.rules[e.rule]; want.allowed[r.index] && r.acceptsAll(f) {
+			d := Decision{Outcome: Allow, Rule: r.index, FilterState: e.filterState, FromCache: true}
+			if !r.cfg.ForwardOriginal {
+				f.removal(req, &d.Remove, &d.Set)
+			}
+			d.Set = append(d.Set, e.set...)
+			return d
+		}
+	}
 	tok, err := verifier.Parse(f.token, a.maxToken)
 	if err != nil {
 		return a.deny(-1, err)
@@ -235,10 +250,8 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	if r == nil || !want.allowed[r.index] {
 		return a.deny(-1, verifier.ErrIssuer)
 	}
-	for _, p := range f.places[:f.n] {
-		if !r.accepts[p] {
-			return a.deny(-1, verifier.ErrIssuer)
-		}
+	if !r.acceptsAll(f) {
+		return a.deny(-1, verifier.ErrIssuer)
 	}
 	ks := keys(r.index)
 	if ks == nil {
@@ -248,22 +261,36 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	if err != nil {
 		return a.deny(r.index, err)
 	}
-	d := Decision{Outcome: Allow, Rule: r.index}
-	if !r.cfg.ForwardOriginal {
-		f.removal(req, &d.Remove, &d.Set)
-	}
+	var out, fs [][2]string
 	if h := r.cfg.OutputPayloadHeader; h != "" {
-		d.Set = append(d.Set, [2]string{h, tok.RawPayloadSegment()})
+		out = append(out, [2]string{h, tok.RawPayloadSegment()})
 	}
 	for _, ch := range r.cfg.OutputClaimHeaders {
 		if v, ok := claimHeaderValue(claims.Get(ch.Path)); ok {
-			d.Set = append(d.Set, [2]string{ch.Header, v})
+			out = append(out, [2]string{ch.Header, v})
 		}
 	}
 	if name := r.cfg.OutputPayloadFilterState; name != "" {
-		d.FilterState = append(d.FilterState, [2]string{name, string(claims.JSON())})
+		fs = [][2]string{{name, string(claims.JSON())}}
 	}
+	a.cache.put(f.token, r.index, ks, claims.Get("exp").Float(), r.cfg.ClockSkew, out, fs)
+	d := Decision{Outcome: Allow, Rule: r.index, FilterState: fs}
+	if !r.cfg.ForwardOriginal {
+		f.removal(req, &d.Remove, &d.Set)
+	}
+	d.Set = append(d.Set, out...)
 	return d
+}
+
+// acceptsAll reports whether every place the token was found is one the
+// rule reads tokens from.
+func (r *rule) acceptsAll(f *found) bool {
+	for _, p := range f.places[:f.n] {
+		if !r.accepts[p] {
+			return false
+		}
+	}
+	return true
 }
 
 // failed is the decision for a token that failed under

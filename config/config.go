@@ -14,6 +14,8 @@ const (
 	DefaultPendingRequestTimeout = 5 * time.Second
 	DefaultMaxPendingRequests    = 1024
 	DefaultMaxTokenSize          = 8192
+	DefaultTokenCacheSize        = 1000
+	DefaultTokenCacheBytes       = 4 << 20
 	DefaultFetchTimeout          = 5 * time.Second
 	DefaultRefreshInterval       = 10 * time.Minute
 	DefaultMinRefreshInterval    = 30 * time.Second
@@ -40,6 +42,8 @@ type Config struct {
 	PendingRequestTimeout time.Duration
 	MaxPendingRequests    int
 	MaxTokenSize          int
+	TokenCacheSize        int // verified tokens remembered per VM; 0 disables the cache
+	TokenCacheBytes       int
 
 	// RequestRules say which requests need a token and from which issuers
 	// (JSON "rules"); the first that matches applies. A request no rule

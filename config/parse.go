@@ -46,6 +46,8 @@ func Parse(doc []byte) (*Config, error) {
 		PendingRequestTimeout: DefaultPendingRequestTimeout,
 		MaxPendingRequests:    DefaultMaxPendingRequests,
 		MaxTokenSize:          DefaultMaxTokenSize,
+		TokenCacheSize:        DefaultTokenCacheSize,
+		TokenCacheBytes:       DefaultTokenCacheBytes,
 	}
 	var err error
 	seenRules := false
@@ -65,6 +67,10 @@ func Parse(doc []byte) (*Config, error) {
 			cfg.MaxPendingRequests, err = positiveInt(field, v)
 		case "maxTokenSize":
 			cfg.MaxTokenSize, err = positiveInt(field, v)
+		case "tokenCacheSize":
+			cfg.TokenCacheSize, err = nonNegativeInt(field, v)
+		case "tokenCacheBytes":
+			cfg.TokenCacheBytes, err = positiveInt(field, v)
 		case "rules":
 			cfg.RequestRules, err = requestRules(field, v)
 		case "bypassCorsPreflight":
@@ -307,6 +313,17 @@ func positiveInt(field string, v gjson.Result) (int, error) {
 		return 0, errf(field, "must be a positive integer")
 	}
 	return int(n), nil
+}
+
+func nonNegativeInt(field string, v gjson.Result) (int, error) {
+	if v.Type == gjson.Number && v.Raw == "0" {
+		return 0, nil
+	}
+	n, err := positiveInt(field, v)
+	if err != nil {
+		return 0, errf(field, "must be a non-negative integer")
+	}
+	return n, nil
 }
 
 func duration(field string, v gjson.Result) (time.Duration, error) {

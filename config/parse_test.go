@@ -18,6 +18,8 @@ func TestParseDefaults(t *testing.T) {
 		PendingRequestTimeout: DefaultPendingRequestTimeout,
 		MaxPendingRequests:    DefaultMaxPendingRequests,
 		MaxTokenSize:          DefaultMaxTokenSize,
+		TokenCacheSize:        DefaultTokenCacheSize,
+		TokenCacheBytes:       DefaultTokenCacheBytes,
 		Rules: []Rule{{
 			Issuer:             "https://issuer.example",
 			JWKSURI:            "https://issuer.example/.well-known/jwks.json",
@@ -130,6 +132,8 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"zero refresh", `{"jwtRules":[{` + ok + `,"jwksRefreshInterval":"0s"}]}`, "jwtRules[0].jwksRefreshInterval"},
 		{"bad pending timeout", `{"jwtRules":[{` + ok + `}],"pendingRequestTimeout":"x"}`, "pendingRequestTimeout"},
 		{"fractional max pending", `{"jwtRules":[{` + ok + `}],"maxPendingRequests":1.5}`, "maxPendingRequests"},
+		{"negative cache size", `{"jwtRules":[{` + ok + `}],"tokenCacheSize":-1}`, "tokenCacheSize"},
+		{"zero cache bytes", `{"jwtRules":[{` + ok + `}],"tokenCacheBytes":0}`, "tokenCacheBytes"},
 		{"zero token size", `{"jwtRules":[{` + ok + `}],"maxTokenSize":0}`, "maxTokenSize"},
 		{"audiences not array", `{"jwtRules":[{` + ok + `,"audiences":"a"}]}`, "jwtRules[0].audiences"},
 		{"audience not string", `{"jwtRules":[{` + ok + `,"audiences":[1]}]}`, "jwtRules[0].audiences[0]"},

@@ -144,23 +144,3 @@ func memoryLine(start, mid, end int64) string {
 	mb := func(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) + " MiB" }
 	return "start " + mb(start) + ", half-way " + mb(mid) + ", end " + mb(end)
 }
-
-// statsOf reads Envoy's counters and gauges.
-func statsOf(t *testing.T, s *stack) map[string]int64 {
-	t.Helper()
-	body, err := get(&http.Client{Timeout: 5 * time.Second}, s.envoy.adminBase+"/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stats := map[string]int64{}
-	for _, line := range strings.Split(body, "\n") {
-		name, val, ok := strings.Cut(line, ": ")
-		if !ok {
-			continue
-		}
-		if n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil {
-			stats[name] = n
-		}
-	}
-	return stats
-}

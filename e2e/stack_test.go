@@ -345,3 +345,23 @@ func short(b []byte) string {
 	}
 	return strconv.Quote(string(b))
 }
+
+// statsOf reads Envoy's counters and gauges.
+func statsOf(t *testing.T, s *stack) map[string]int64 {
+	t.Helper()
+	body, err := get(&http.Client{Timeout: 5 * time.Second}, s.envoy.adminBase+"/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := map[string]int64{}
+	for _, line := range strings.Split(body, "\n") {
+		name, val, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil {
+			stats[name] = n
+		}
+	}
+	return stats
+}
