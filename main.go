@@ -80,7 +80,11 @@ func (p *pluginContext) configure() error {
 	if err != nil {
 		return err
 	}
-	auth, err := authn.New(cfg)
+	var opts []authn.Option
+	if cfg.HostCrypto {
+		opts = append(opts, authn.WithSignatureChecker(newHostSignatures().check))
+	}
+	auth, err := authn.New(cfg, opts...)
 	if err != nil {
 		return err
 	}

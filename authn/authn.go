@@ -74,8 +74,17 @@ type rule struct {
 	sources  []source
 }
 
+// Option adjusts an Authenticator.
+type Option func(*verifier.Options)
+
+// WithSignatureChecker has signatures checked by sigs first (Envoy's native
+// crypto, when the configuration asks for it).
+func WithSignatureChecker(sigs verifier.SignatureChecker) Option {
+	return func(o *verifier.Options) { o.Signatures = sigs }
+}
+
 // New derives an Authenticator from a parsed configuration.
-func New(cfg *config.Config) (*Authenticator, error) {
+func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 	a := &Authenticator{
 		byIssuer:   map[string]*rule{},
 		maxToken:   cfg.MaxTokenSize,
@@ -87,7 +96,7 @@ func New(cfg *config.Config) (*Authenticator, error) {
 	stripped := map[string]bool{}
 	for i, rc := range cfg.Rules {
 		field := "jwtRules[" + strconv.Itoa(i) + "]"
-		opts := verifier.Options{
+		vo := verifier.Options{
 			Issuer:            rc.Issuer,
 			Audiences:         rc.Audiences,
 			Algorithms:        rc.Algorithms,
@@ -96,9 +105,12 @@ func New(cfg *config.Config) (*Authenticator, error) {
 			MaxLifetime:       rc.MaxLifetime,
 		}
 		if len(rc.Subjects) > 0 {
-			opts.Subject = subjectMatcher(rc.Subjects)
+			vo.Subject = subjectMatcher(rc.Subjects)
 		}
-		v, err := verifier.New(opts)
+		for _, o := range opts {
+			o(&vo)
+		}
+		v, err := verifier.New(vo)
 		if err != nil {
 			return nil, &config.Error{Field: field, Msg: err.Error()}
 		}

@@ -44,6 +44,10 @@ type Config struct {
 	MaxTokenSize          int
 	TokenCacheSize        int // verified tokens remembered per VM; 0 disables the cache
 	TokenCacheBytes       int
+	// HostCrypto has RS256/384/512 signatures checked by Envoy's native
+	// verify_signature foreign function, the standard library being the
+	// fallback wherever the host lacks it.
+	HostCrypto bool
 
 	// RequestRules say which requests need a token and from which issuers
 	// (JSON "rules"); the first that matches applies. A request no rule

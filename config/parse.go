@@ -69,6 +69,8 @@ func Parse(doc []byte) (*Config, error) {
 			cfg.MaxTokenSize, err = positiveInt(field, v)
 		case "tokenCacheSize":
 			cfg.TokenCacheSize, err = nonNegativeInt(field, v)
+		case "hostCrypto":
+			cfg.HostCrypto, err = boolean(field, v)
 		case "tokenCacheBytes":
 			cfg.TokenCacheBytes, err = positiveInt(field, v)
 		case "rules":

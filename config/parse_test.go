@@ -133,6 +133,7 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"bad pending timeout", `{"jwtRules":[{` + ok + `}],"pendingRequestTimeout":"x"}`, "pendingRequestTimeout"},
 		{"fractional max pending", `{"jwtRules":[{` + ok + `}],"maxPendingRequests":1.5}`, "maxPendingRequests"},
 		{"negative cache size", `{"jwtRules":[{` + ok + `}],"tokenCacheSize":-1}`, "tokenCacheSize"},
+		{"hostCrypto not bool", `{"jwtRules":[{` + ok + `}],"hostCrypto":1}`, "hostCrypto"},
 		{"zero cache bytes", `{"jwtRules":[{` + ok + `}],"tokenCacheBytes":0}`, "tokenCacheBytes"},
 		{"zero token size", `{"jwtRules":[{` + ok + `}],"maxTokenSize":0}`, "maxTokenSize"},
 		{"audiences not array", `{"jwtRules":[{` + ok + `,"audiences":"a"}]}`, "jwtRules[0].audiences"},

@@ -7,8 +7,9 @@
 // imports. Package main makes the call.
 //
 // Envoy's check is EVP_DigestVerify with the key's default padding: it
-// fits PKCS#1 v1.5 RSA (RS256/384/512) and ECDSA (ES256/384, with the JWS
-// r||s signature turned into DER). PSS and EdDSA stay on the Go path.
+// fits PKCS#1 v1.5 RSA (RS256/384/512), the algorithms offered to it here.
+// ECDSA would need the JWS r||s signature in DER and is left on the Go path
+// for now, as are PSS and EdDSA, which the default padding cannot check.
 package hostcrypto
 
 import (
@@ -26,9 +27,9 @@ const FunctionName = "verify_signature"
 // the host cannot check that algorithm.
 func HashName(alg string) string {
 	switch alg {
-	case "RS256", "ES256":
+	case "RS256":
 		return "sha256"
-	case "RS384", "ES384":
+	case "RS384":
 		return "sha384"
 	case "RS512":
 		return "sha512"

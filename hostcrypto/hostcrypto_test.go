@@ -71,7 +71,7 @@ func TestResult(t *testing.T) {
 }
 
 func TestHashName(t *testing.T) {
-	for alg, want := range map[string]string{"RS256": "sha256", "RS384": "sha384", "RS512": "sha512", "ES256": "sha256", "ES384": "sha384", "PS256": "", "EdDSA": "", "HS256": ""} {
+	for alg, want := range map[string]string{"RS256": "sha256", "RS384": "sha384", "RS512": "sha512", "ES256": "", "ES384": "", "PS256": "", "EdDSA": "", "HS256": ""} {
 		if got := HashName(alg); got != want {
 			t.Errorf("HashName(%s) = %q, want %q", alg, got, want)
 		}

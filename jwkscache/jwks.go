@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"unicode/utf8"
 
+	"github.com/edgejwt/edgejwt/hostcrypto"
 	"github.com/edgejwt/edgejwt/verifier"
 	"github.com/tidwall/gjson"
 )
@@ -230,6 +231,7 @@ func parseKey(jwk gjson.Result) (*verifier.Key, string) {
 		return nil, reason
 	}
 	k.Public = pub
+	k.DER = hostcrypto.PublicKeyDER(pub)
 	if k.Algorithm != "" && !suits(k, k.Algorithm) {
 		return nil, "alg " + boundedName(k.Algorithm) + " does not suit the key"
 	}

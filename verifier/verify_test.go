@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgejwt/edgejwt/internal/testkeys"
 )
@@ -366,5 +367,66 @@ func TestSupportedAlgorithms(t *testing.T) {
 	want := strings.Join(testkeys.Algorithms, ",")
 	if got != want {
 		t.Fatalf("SupportedAlgorithms = %s, want %s", got, want)
+	}
+}
+
+func mustParse(t *testing.T, raw string) *Token {
+	t.Helper()
+	tok, err := Parse(raw, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestSignatureChecker(t *testing.T) {
+	k := testkeys.Get()
+	now := time.Unix(1_700_000_000, 0)
+	payload := fmt.Sprintf(`{"iss":"iss","exp":%d}`, now.Add(time.Hour).Unix())
+	good := mustParse(t, k.Token("RS256", `{"alg":"RS256","kid":"r"}`, payload))
+	forged := mustParse(t, testkeys.SignToken(k.RSA1024, "RS256", `{"alg":"RS256","kid":"r"}`, payload))
+	es := mustParse(t, k.Token("ES256", `{"alg":"ES256","kid":"e"}`, payload))
+	keys := keySourceFunc(func(kid, _ string) (*Key, error) {
+		if kid == "e" {
+			return &Key{ID: "e", Public: k.Public("ES256")}, nil
+		}
+		return &Key{ID: "r", Public: k.Public("RS256")}, nil
+	})
+	tests := []struct {
+		name      string
+		tok       *Token
+		valid     bool // what the checker says
+		handled   bool
+		wantErr   error
+		wantCalls int
+	}{
+		{"host says valid", forged, true, true, nil, 1},
+		{"host says invalid", good, false, true, ErrBadSignature, 1},
+		{"host declines, Go verifies", good, false, false, nil, 1},
+		{"host declines, Go refuses", forged, true, false, ErrBadSignature, 1},
+		{"other algorithm still asked", es, false, false, nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			v, err := New(Options{Issuer: "iss", Algorithms: []string{"RS256", "ES256"}, Now: func() time.Time { return now },
+				Signatures: func(alg string, key *Key, input, sig []byte) (bool, bool) {
+					calls++
+					if key == nil || len(input) == 0 || len(sig) == 0 {
+						t.Errorf("checker called with key %v, %d input bytes, %d signature bytes", key, len(input), len(sig))
+					}
+					return tt.valid, tt.handled
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.Verify(tt.tok, keys)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Errorf("Verify = %v, want %v", err, tt.wantErr)
+			}
+			if calls != tt.wantCalls {
+				t.Errorf("checker called %d times, want %d", calls, tt.wantCalls)
+			}
+		})
 	}
 }
