@@ -66,11 +66,13 @@ type Config struct {
 
 // Rule is one trusted issuer, as Istio's RequestAuthentication.jwtRules[i].
 type Rule struct {
-	Issuer              string
-	Audiences           []string
-	JWKSURI             string
-	JWKS                string // inline JWKS; when set nothing is fetched
-	JWKSCluster         string
+	Issuer      string
+	Audiences   []string
+	JWKSURI     string
+	JWKS        string // inline JWKS; when set nothing is fetched
+	JWKSCluster string
+	// OIDCDiscovery finds the JWKS URI in <issuer>/.well-known/openid-configuration.
+	OIDCDiscovery       bool
 	Timeout             time.Duration
 	RefreshInterval     time.Duration
 	MinRefreshInterval  time.Duration // bounds on a Cache-Control max-age

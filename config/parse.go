@@ -164,6 +164,8 @@ func parseRule(field string, v gjson.Result) (Rule, error) {
 			if err == nil && !gjson.Valid(r.JWKS) {
 				err = errf(f, "must hold a JWKS as a JSON string")
 			}
+		case "oidcDiscovery":
+			r.OIDCDiscovery, err = boolean(f, mv)
 		case "jwksCluster":
 			r.JWKSCluster, err = str(f, mv)
 			if err == nil && r.JWKSCluster == "" {
@@ -221,8 +223,14 @@ func parseRule(field string, v gjson.Result) (Rule, error) {
 	switch {
 	case r.Issuer == "":
 		return r, errf(field+".issuer", "required")
+	case r.OIDCDiscovery && (r.JWKSURI != "" || r.JWKS != ""):
+		return r, errf(field+".oidcDiscovery", "finds the JWKS URI itself: drop jwksUri and jwks")
+	case r.OIDCDiscovery:
+		if err := checkURI(field+".issuer", r.Issuer); err != nil {
+			return r, errf(field+".issuer", "must be an http or https URL for oidcDiscovery")
+		}
 	case r.JWKSURI == "" && r.JWKS == "":
-		return r, errf(field+".jwksUri", "one of jwksUri or jwks is required")
+		return r, errf(field+".jwksUri", "one of jwksUri, jwks or oidcDiscovery is required")
 	case r.JWKSURI != "" && r.JWKS != "":
 		return r, errf(field+".jwks", "jwks and jwksUri are mutually exclusive")
 	}

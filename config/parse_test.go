@@ -134,6 +134,8 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"fractional max pending", `{"jwtRules":[{` + ok + `}],"maxPendingRequests":1.5}`, "maxPendingRequests"},
 		{"negative cache size", `{"jwtRules":[{` + ok + `}],"tokenCacheSize":-1}`, "tokenCacheSize"},
 		{"hostCrypto not bool", `{"jwtRules":[{` + ok + `}],"hostCrypto":1}`, "hostCrypto"},
+		{"discovery with jwksUri", `{"jwtRules":[{` + ok + `,"oidcDiscovery":true}]}`, "jwtRules[0].oidcDiscovery"},
+		{"discovery without URL issuer", `{"jwtRules":[{"issuer":"acme","oidcDiscovery":true}]}`, "jwtRules[0].issuer"},
 		{"zero cache bytes", `{"jwtRules":[{` + ok + `}],"tokenCacheBytes":0}`, "tokenCacheBytes"},
 		{"zero token size", `{"jwtRules":[{` + ok + `}],"maxTokenSize":0}`, "maxTokenSize"},
 		{"audiences not array", `{"jwtRules":[{` + ok + `,"audiences":"a"}]}`, "jwtRules[0].audiences"},

@@ -72,6 +72,10 @@ func defaultRule(iss *devservers.Issuer) map[string]any {
 func pluginConfig(iss *devservers.Issuer, o stackOptions) string {
 	rule := defaultRule(iss)
 	for k, v := range o.rule {
+		if v == nil {
+			delete(rule, k) // nil removes a default
+			continue
+		}
 		rule[k] = v
 	}
 	top := map[string]any{"jwtRules": []any{rule}}

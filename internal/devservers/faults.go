@@ -111,3 +111,22 @@ func (iss *Issuer) MintWithKey(kid string, claims Claims) (string, error) {
 	}
 	return iss.Mint(claims, WithKID(kid), func(s *tokenSpec) { s.key = k })
 }
+
+// DiscoveryPath is where the issuer serves its OpenID provider configuration.
+const DiscoveryPath = "/.well-known/openid-configuration"
+
+// serveDiscovery answers the OpenID Connect Discovery document: the issuer
+// and the JWKS URI, nothing else the filter reads.
+func (iss *Issuer) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
+	iss.discoveries.Add(1)
+	b, err := json.Marshal(map[string]string{"issuer": iss.Name, "jwks_uri": iss.JWKSURI()})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+// Discoveries is how many discovery documents the issuer served.
+func (iss *Issuer) Discoveries() int64 { return iss.discoveries.Load() }

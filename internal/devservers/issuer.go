@@ -55,6 +55,7 @@ type Issuer struct {
 	jwks     atomic.Pointer[[]byte] // the served document
 
 	fetches        atomic.Int64
+	discoveries    atomic.Int64
 	unavailable    atomic.Bool
 	fault          atomic.Pointer[Fault]
 	rotated        map[string]*rsa.PrivateKey // keys added by AddKey, by kid (under mu)
@@ -118,6 +119,7 @@ func (iss *Issuer) Start() error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+JWKSPath, iss.serveJWKS)
+	mux.HandleFunc("GET "+DiscoveryPath, iss.serveDiscovery)
 	iss.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go iss.srv.Serve(ln) //nolint:errcheck // returns ErrServerClosed on Stop
 	return nil
