@@ -27,8 +27,10 @@ envoy:
 ## test: what CI runs: static checks, unit tests, a short fuzz of every fuzzer, e2e against real Envoy
 test: check unit fuzz-smoke e2e
 
-unit:
-	$(GO) test -race -count=1 $(UNIT_PKGS)
+# unit gets the built filter too: cmd/oci's round trip then checks the very
+# .wasm the e2e suite runs.
+unit: build
+	EDGEJWT_WASM="$(CURDIR)/$(WASM)" $(GO) test -race -count=1 $(UNIT_PKGS)
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \
@@ -71,3 +73,45 @@ check:
 
 clean:
 	rm -rf build
+
+.PHONY: oci e2e-matrix
+
+# oci: tag of the image in the layout; OCI_PUSH=REGISTRY/REPO:TAG also pushes it.
+OCI_TAG  ?= dev
+OCI_PUSH ?=
+
+## oci: the filter as an OCI image for Istio, without Docker: build/oci (OCI image layout) and
+##      build/edgejwt-oci.tar; prints the manifest digest to pin. OCI_PUSH=... pushes it too.
+oci: build
+	$(GO) run ./cmd/oci -wasm $(WASM) -out build/oci -archive build/edgejwt-oci.tar \
+	  -tag $(OCI_TAG) $(if $(OCI_PUSH),-push $(OCI_PUSH))
+
+## e2e-matrix: the end-to-end suite against several Envoy releases (ENVOY_VERSIONS="1.39.0 1.39.3 1.40.0")
+e2e-matrix: build
+	EDGEJWT_WASM="$(CURDIR)/$(WASM)" ./scripts/e2e-matrix.sh
+
+.PHONY: bench
+
+# bench: flags of the benchmark program (go run ./bench/cmd/edgejwt-bench -h), e.g.
+#   make bench BENCH_FLAGS='-duration 10s -setups b,c'
+# The filter's configuration for (c) and extra variants go in the environment, which
+# keeps their JSON quoted: BENCH_FILTER_EXTRA='{"k":v}' BENCH_VARIANTS='c2={"k":v};c3={...}'
+BENCH_FLAGS ?=
+
+## bench: issue 5's benchmark: Envoy without auth, with jwt_authn, with edgejwt, and a Node (Koa)
+##        service, driven by wrk on 127.0.0.1; prints a table and writes bench/results/<date>-<sha>.{md,json}.
+##        Installs wrk (and Node) from Debian when missing and run as root; the Node modules with npm ci.
+bench: build
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "bench: installing wrk from Debian" >&2; \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }; } >/dev/null || exit 1; \
+	  else echo "bench: wrk is missing (Debian: apt-get install wrk)" >&2; exit 1; fi; }
+	@{ command -v node && command -v npm; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "bench: installing nodejs and npm from Debian" >&2; \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }; } >/dev/null || exit 1; \
+	  else echo "bench: node and npm are missing (Debian: apt-get install nodejs npm)" >&2; exit 1; fi; }
+	ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" $(GO) run ./bench/cmd/edgejwt-bench $(BENCH_FLAGS)

@@ -32,5 +32,5 @@ go mod edit -modfile=build/wasm.mod -replace "$sdk=$root/build/sdk"
 # EXTRA_TAGS adds build tags, e.g. crashtest for the test-only crash build.
 tags=hostabi${EXTRA_TAGS:+,$EXTRA_TAGS}
 GOOS=wasip1 GOARCH=wasm go build -modfile=build/wasm.mod -tags "$tags" \
-  -buildmode=c-shared -trimpath -o "$out" .
+  -buildmode=c-shared -trimpath ${LDFLAGS:+-ldflags="$LDFLAGS"} -o "$out" .
 echo "built $out ($(wc -c <"$out") bytes)"

