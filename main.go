@@ -224,13 +224,21 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 			action = types.ActionPause
 		}
 	}()
-	for _, name := range p.auth.Strip() {
-		_ = proxywasm.RemoveHttpRequestHeader(name)
-	}
 	headers, err := proxywasm.GetHttpRequestHeaders()
 	if err != nil {
 		p.apply(p.auth.Internal())
 		return types.ActionPause
+	}
+	// Output headers a client sent are removed before anything else; one
+	// host call per header actually present (Envoy gives names in lower
+	// case, as the configuration stores them).
+	for _, name := range p.auth.Strip() {
+		for _, kv := range headers {
+			if kv[0] == name {
+				_ = proxywasm.RemoveHttpRequestHeader(name)
+				break
+			}
+		}
 	}
 	if testHook != nil {
 		testHook(headers)

@@ -2,12 +2,16 @@
 
 package internal
 
-import "github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
-
 // The proxy_on_* callbacks the host calls, exported with //go:wasmexport
 // (the SDK marks its handlers with TinyGo's //export, which upstream Go
 // ignores). Each one converts the ABI's i32 arguments and calls the SDK's
 // handler. A //go:wasmexport directive must sit directly above its func.
+//
+// Only the callbacks the filter uses are exported: Envoy does not call a
+// callback a module lacks, and every call into the Go runtime costs a few
+// microseconds inside V8 — on_response_headers alone is one more call per
+// request, on_*_body one more per body chunk. callbacks_all.go (build tag
+// hostabi_all) exports the rest, for a filter that needs them.
 
 func b2u(b bool) uint32 {
 	if b {
@@ -37,64 +41,9 @@ func proxyOnConfigureExport(rootContextID, pluginConfigurationSize uint32) uint3
 //go:wasmexport proxy_on_tick
 func proxyOnTickExport(rootContextID uint32) { proxyOnTick(rootContextID) }
 
-//go:wasmexport proxy_on_queue_ready
-func proxyOnQueueReadyExport(rootContextID, queueID uint32) {
-	proxyOnQueueReady(rootContextID, queueID)
-}
-
-//go:wasmexport proxy_on_new_connection
-func proxyOnNewConnectionExport(contextID uint32) uint32 {
-	return uint32(proxyOnNewConnection(contextID))
-}
-
-//go:wasmexport proxy_on_downstream_data
-func proxyOnDownstreamDataExport(contextID, dataSize, endOfStream uint32) uint32 {
-	return uint32(proxyOnDownstreamData(contextID, int(dataSize), endOfStream != 0))
-}
-
-//go:wasmexport proxy_on_downstream_connection_close
-func proxyOnDownstreamConnectionCloseExport(contextID, peerType uint32) {
-	proxyOnDownstreamConnectionClose(contextID, types.PeerType(peerType))
-}
-
-//go:wasmexport proxy_on_upstream_data
-func proxyOnUpstreamDataExport(contextID, dataSize, endOfStream uint32) uint32 {
-	return uint32(proxyOnUpstreamData(contextID, int(dataSize), endOfStream != 0))
-}
-
-//go:wasmexport proxy_on_upstream_connection_close
-func proxyOnUpstreamConnectionCloseExport(contextID, peerType uint32) {
-	proxyOnUpstreamConnectionClose(contextID, types.PeerType(peerType))
-}
-
 //go:wasmexport proxy_on_request_headers
 func proxyOnRequestHeadersExport(contextID, numHeaders, endOfStream uint32) uint32 {
 	return uint32(proxyOnRequestHeaders(contextID, int(numHeaders), endOfStream != 0))
-}
-
-//go:wasmexport proxy_on_request_body
-func proxyOnRequestBodyExport(contextID, bodySize, endOfStream uint32) uint32 {
-	return uint32(proxyOnRequestBody(contextID, int(bodySize), endOfStream != 0))
-}
-
-//go:wasmexport proxy_on_request_trailers
-func proxyOnRequestTrailersExport(contextID, numTrailers uint32) uint32 {
-	return uint32(proxyOnRequestTrailers(contextID, int(numTrailers)))
-}
-
-//go:wasmexport proxy_on_response_headers
-func proxyOnResponseHeadersExport(contextID, numHeaders, endOfStream uint32) uint32 {
-	return uint32(proxyOnResponseHeaders(contextID, int(numHeaders), endOfStream != 0))
-}
-
-//go:wasmexport proxy_on_response_body
-func proxyOnResponseBodyExport(contextID, bodySize, endOfStream uint32) uint32 {
-	return uint32(proxyOnResponseBody(contextID, int(bodySize), endOfStream != 0))
-}
-
-//go:wasmexport proxy_on_response_trailers
-func proxyOnResponseTrailersExport(contextID, numTrailers uint32) uint32 {
-	return uint32(proxyOnResponseTrailers(contextID, int(numTrailers)))
 }
 
 //go:wasmexport proxy_on_http_call_response
