@@ -36,7 +36,7 @@ fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
-	  $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s $$pkg || exit 1; \
+	  $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s -timeout=0 $$pkg || exit 1; \
 	done
 
 ## fuzz: every fuzzer for FUZZ_LONG (10 minutes; `make fuzz FUZZ_LONG=1h`)
