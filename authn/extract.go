@@ -3,6 +3,8 @@ package authn
 import (
 	"sort"
 	"strings"
+
+	"github.com/edgejwt/edgejwt/internal/ascii"
 )
 
 // sourceKind says where in a request a token is looked for.
@@ -286,7 +288,7 @@ func afterPrefix(v, prefix string) (string, bool) {
 	for len(p) > 0 && p[len(p)-1] == ' ' {
 		p, spaced = p[:len(p)-1], true
 	}
-	if len(v) < len(p) || !equalFoldASCII(v[:len(p)], p) {
+	if len(v) < len(p) || !ascii.EqualFold(v[:len(p)], p) {
 		return "", false
 	}
 	rest := v[len(p):]
@@ -304,22 +306,6 @@ func afterPrefix(v, prefix string) (string, bool) {
 		rest = rest[:len(rest)-1]
 	}
 	return rest, true
-}
-
-func equalFoldASCII(a, b string) bool {
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 func hasSeparator(tok string) bool {

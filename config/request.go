@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/edgejwt/edgejwt/internal/ascii"
 )
 
 // Requirement is what a request rule asks of the requests it matches.
@@ -77,7 +79,7 @@ func (m *StringMatcher) Match(s string) bool {
 			return strings.Contains(s, m.Value)
 		}
 		for i := 0; i+len(m.Value) <= len(s); i++ {
-			if equalFoldASCII(s[i:i+len(m.Value)], m.Value) {
+			if ascii.EqualFold(s[i:i+len(m.Value)], m.Value) {
 				return true
 			}
 		}
@@ -90,27 +92,9 @@ func (m *StringMatcher) Match(s string) bool {
 
 func (m *StringMatcher) equal(a, b string) bool {
 	if m.IgnoreCase {
-		return equalFoldASCII(a, b)
+		return ascii.EqualFold(a, b)
 	}
 	return a == b
-}
-
-// equalFoldASCII compares two strings of equal length, folding only ASCII
-// letters (as Envoy's ignore_case).
-func equalFoldASCII(a, b string) bool {
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // RequestRule is one entry of the top-level "rules": which requests it
