@@ -53,7 +53,6 @@ type pendingRequest struct {
 	// onTimeout answers the request if nothing arrives by the deadline:
 	// 503 while there are no keys; the original 401 for an unknown kid.
 	onTimeout authn.Decision
-	kidMiss   bool
 }
 
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
@@ -131,11 +130,11 @@ func (p *pluginContext) OnTick() {
 }
 
 // hold pauses a request until rule's keys change or the deadline passes.
-func (p *pluginContext) hold(id uint32, rule int, onTimeout authn.Decision, kidMiss bool) bool {
+func (p *pluginContext) hold(id uint32, rule int, onTimeout authn.Decision) bool {
 	if len(p.pending) >= p.cfg.MaxPendingRequests {
 		return false
 	}
-	p.pending[id] = pendingRequest{rule: rule, deadline: time.Now().Add(p.cfg.PendingRequestTimeout), onTimeout: onTimeout, kidMiss: kidMiss}
+	p.pending[id] = pendingRequest{rule: rule, deadline: time.Now().Add(p.cfg.PendingRequestTimeout), onTimeout: onTimeout}
 	p.metrics.held.Increment(1)
 	return true
 }
@@ -153,7 +152,7 @@ func (p *pluginContext) decide(id uint32, headers [][2]string, again bool) (d au
 		if src.Loaded() && src.Stale(now) {
 			return p.auth.KeysMissing(d), false
 		}
-		if !again && p.hold(id, d.Rule, p.auth.KeysMissing(d), false) {
+		if !again && p.hold(id, d.Rule, p.auth.KeysMissing(d)) {
 			return d, true
 		}
 		if !again {
@@ -162,7 +161,7 @@ func (p *pluginContext) decide(id uint32, headers [][2]string, again bool) (d au
 		return d, true // still nothing: keep waiting until the deadline
 	case d.Rule >= 0 && errors.Is(d.Err, verifier.ErrUnknownKID) && !again:
 		// A Deny, or an Allow without claims under allow_missing_or_failed.
-		if p.issuers[d.Rule].source.RequestKIDRefetch(now) && p.hold(id, d.Rule, d, true) {
+		if p.issuers[d.Rule].source.RequestKIDRefetch(now) && p.hold(id, d.Rule, d) {
 			return d, true
 		}
 	}
