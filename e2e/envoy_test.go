@@ -5,9 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,6 +22,7 @@ import (
 	"github.com/tetratelabs/func-e/api"
 
 	"github.com/edgejwt/edgejwt/internal/devservers"
+	"github.com/edgejwt/edgejwt/internal/envoyadmin"
 )
 
 const (
@@ -260,44 +260,13 @@ func startEnvoy(t testing.TB, cfg envoyConfig) *envoyProc {
 	return e
 }
 
-// awaitReady polls the admin /ready and /listeners endpoints until the
-// server is LIVE and the listener bound, Envoy exits, or timeout passes.
+// awaitReady waits until Envoy is LIVE with its listener bound.
 func (e *envoyProc) awaitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	client := &http.Client{Timeout: time.Second}
-	want := fmt.Sprintf("127.0.0.1:%d", e.cfg.ListenPort)
-	for {
-		select {
-		case <-e.done:
-			return fmt.Errorf("envoy exited before it was ready: %v", e.err)
-		default:
-		}
-		if body, err := get(client, e.adminBase+"/ready"); err == nil && strings.TrimSpace(body) == "LIVE" {
-			if body, err := get(client, e.adminBase+"/listeners"); err == nil && strings.Contains(body, want) {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %v", timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
+	err := envoyadmin.AwaitReady(e.adminBase, fmt.Sprintf("127.0.0.1:%d", e.cfg.ListenPort), timeout, e.done)
+	if errors.Is(err, envoyadmin.ErrExited) {
+		return fmt.Errorf("%w: %v", err, e.err)
 	}
-}
-
-func get(c *http.Client, url string) (string, error) {
-	resp, err := c.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return string(b), fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	return string(b), nil
+	return err
 }
 
 // stop asks Envoy to quit through the admin API (a clean exit releases its
@@ -310,10 +279,7 @@ func (e *envoyProc) stop() {
 			return
 		default:
 		}
-		client := &http.Client{Timeout: 2 * time.Second}
-		if resp, err := client.Post(e.adminBase+"/quitquitquit", "text/plain", nil); err == nil {
-			resp.Body.Close()
-		}
+		envoyadmin.Quit(e.adminBase)
 		select {
 		case <-e.done:
 		case <-time.After(stopTimeout):

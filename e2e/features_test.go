@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgejwt/edgejwt/internal/devservers"
+	"github.com/edgejwt/edgejwt/internal/envoyadmin"
 	"github.com/edgejwt/edgejwt/internal/testkeys"
 )
 
@@ -434,7 +435,7 @@ func TestRequestRules(t *testing.T) {
 // counter reads one counter from Envoy's admin /stats (0 when undefined).
 func (e *envoyProc) counter(t *testing.T, name string) int {
 	t.Helper()
-	body, err := get(&http.Client{Timeout: 5 * time.Second}, e.adminBase+"/stats?filter=^"+regexp.QuoteMeta(name)+"$")
+	body, err := envoyadmin.Get(&http.Client{Timeout: 5 * time.Second}, e.adminBase+"/stats?filter=^"+regexp.QuoteMeta(name)+"$")
 	if err != nil {
 		t.Fatal(err)
 	}

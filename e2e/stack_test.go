@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/edgejwt/edgejwt/internal/devservers"
+	"github.com/edgejwt/edgejwt/internal/envoyadmin"
 )
 
 const (
@@ -353,7 +354,7 @@ func short(b []byte) string {
 // statsOf reads Envoy's counters and gauges.
 func statsOf(t *testing.T, s *stack) map[string]int64 {
 	t.Helper()
-	body, err := get(&http.Client{Timeout: 5 * time.Second}, s.envoy.adminBase+"/stats")
+	body, err := envoyadmin.Get(&http.Client{Timeout: 5 * time.Second}, s.envoy.adminBase+"/stats")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgejwt/edgejwt/internal/devservers"
+	"github.com/edgejwt/edgejwt/internal/envoyadmin"
 )
 
 const (
@@ -157,7 +158,7 @@ Ctrl-C stops everything.
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(os.Stderr, "\ndemo: stopping")
-	quit(admin)
+	envoyadmin.Quit(admin)
 	select {
 	case <-done:
 	case <-time.After(stopTimeout):
@@ -213,23 +214,9 @@ func awaitReady(ctx context.Context, admin string, done <-chan error) error {
 			return fmt.Errorf("envoy not ready after %v", readyTimeout)
 		case <-tick.C:
 		}
-		resp, err := client.Get(admin + "/ready")
-		if err != nil {
-			continue
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "LIVE" {
+		if envoyadmin.Ready(client, admin, "") {
 			return nil
 		}
-	}
-}
-
-// quit asks Envoy to exit cleanly.
-func quit(admin string) {
-	resp, err := (&http.Client{Timeout: 2 * time.Second}).Post(admin+"/quitquitquit", "text/plain", nil)
-	if err == nil {
-		resp.Body.Close()
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"github.com/tetratelabs/func-e/api"
 
 	"github.com/edgejwt/edgejwt/internal/devservers"
+	"github.com/edgejwt/edgejwt/internal/envoyadmin"
 )
 
 const (
@@ -283,7 +283,10 @@ func (b *bench) startEnvoy(p envoyParams) (*server, error) {
 		cancel()
 		logf.Close()
 	}
-	if err := awaitEnvoy(s.admin, p.ListenPort, done, &runErr); err != nil {
+	if err := envoyadmin.AwaitReady(s.admin, fmt.Sprintf("127.0.0.1:%d", p.ListenPort), envoyReadyTimeout, done); err != nil {
+		if errors.Is(err, envoyadmin.ErrExited) {
+			err = fmt.Errorf("%w: %v", err, runErr)
+		}
 		s.stop()
 		if c := firstCritical(logPath); c != "" {
 			err = fmt.Errorf("envoy refused to start: %s", c)
@@ -297,51 +300,11 @@ func (b *bench) startEnvoy(p envoyParams) (*server, error) {
 	return s, nil
 }
 
-// awaitEnvoy polls the admin API until the server is LIVE and the listener
-// bound, or Envoy exits.
-func awaitEnvoy(admin string, listenPort int, done <-chan struct{}, runErr *error) error {
-	deadline := time.Now().Add(envoyReadyTimeout)
-	c := &http.Client{Timeout: time.Second}
-	want := fmt.Sprintf("127.0.0.1:%d", listenPort)
-	for {
-		select {
-		case <-done:
-			return fmt.Errorf("envoy exited before it was ready: %v", *runErr)
-		default:
-		}
-		if body, err := httpGet(c, admin+"/ready"); err == nil && strings.TrimSpace(body) == "LIVE" {
-			if body, err := httpGet(c, admin+"/listeners"); err == nil && strings.Contains(body, want) {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("envoy not ready after %v", envoyReadyTimeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func httpGet(c *http.Client, url string) (string, error) {
-	resp, err := c.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return string(b), fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	return string(b), nil
-}
-
 // envoyStats returns the stats of one type (Counters, Gauges) of Envoy's
 // /stats whose names match the regular expression filter (query-escaped).
 func envoyStats(admin, typ, filter string) (map[string]int64, error) {
 	c := &http.Client{Timeout: 5 * time.Second}
-	body, err := httpGet(c, admin+"/stats?type="+typ+"&filter="+filter)
+	body, err := envoyadmin.Get(c, admin+"/stats?type="+typ+"&filter="+filter)
 	if err != nil {
 		return nil, err
 	}
