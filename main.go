@@ -158,7 +158,13 @@ func (p *pluginContext) decide(id uint32, headers [][2]string, again bool) (d au
 		if !again {
 			return p.auth.KeysMissing(d), false
 		}
-		return d, true // still nothing: keep waiting until the deadline
+		// Still waiting, perhaps now for another issuer's keys (a
+		// required_all rule): file it under that issuer until the deadline.
+		if pr, ok := p.pending[id]; ok {
+			pr.rule = d.Rule
+			p.pending[id] = pr
+		}
+		return d, true
 	case d.Rule >= 0 && errors.Is(d.Err, verifier.ErrUnknownKID) && !again:
 		// A Deny, or an Allow without claims under allow_missing_or_failed.
 		if p.issuers[d.Rule].source.RequestKIDRefetch(now) && p.hold(id, d.Rule, d) {

@@ -15,6 +15,7 @@ import (
 //
 //	edgejwt.allowed                       requests let through
 //	edgejwt.denied.<reason>               401s by reason (no_token, token_expired, ...), 503s (signing_keys_not_available)
+//	edgejwt.passed_unverified.<reason>    requests let through by allow_missing_or_failed despite a failed token
 //	edgejwt.held                          requests paused to wait for keys
 //	edgejwt.token_cache_hit               allowed requests whose token was verified before (cache)
 //	edgejwt.jwks.<issuer>.fetch_success   JWKS fetches that loaded keys
@@ -26,7 +27,7 @@ type requestMetrics struct {
 	allowed   proxywasm.MetricCounter
 	held      proxywasm.MetricCounter
 	cacheHits proxywasm.MetricCounter
-	denied    map[string]proxywasm.MetricCounter // by reason, defined on first use
+	denied    map[string]proxywasm.MetricCounter // by metric name, defined on first use
 }
 
 func newRequestMetrics() *requestMetrics {
@@ -45,15 +46,25 @@ func (m *requestMetrics) count(d authn.Decision) {
 		if d.FromCache {
 			m.cacheHits.Increment(1)
 		}
+		if d.Err != nil {
+			// Let through by allow_missing_or_failed: counted as what
+			// it would have been refused for (report-only use).
+			m.reason("edgejwt.passed_unverified.", d.Err).Increment(1)
+		}
 		return
 	}
-	reason := authn.Reason(d.Err)
-	c, ok := m.denied[reason]
+	m.reason("edgejwt.denied.", d.Err).Increment(1)
+}
+
+// reason is the counter prefix+<reason of err>, defined on first use.
+func (m *requestMetrics) reason(prefix string, err error) proxywasm.MetricCounter {
+	name := prefix + statName(authn.Reason(err))
+	c, ok := m.denied[name]
 	if !ok {
-		c = proxywasm.DefineCounterMetric("edgejwt.denied." + statName(reason))
-		m.denied[reason] = c
+		c = proxywasm.DefineCounterMetric(name)
+		m.denied[name] = c
 	}
-	c.Increment(1)
+	return c
 }
 
 type issuerMetrics struct {

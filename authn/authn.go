@@ -154,10 +154,15 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 
 	a.required = a.newRequirement(config.RequireToken, nil)
 	a.bypass = &requirement{mode: config.Bypass}
-	for _, rr := range cfg.RequestRules {
+	for i, rr := range cfg.RequestRules {
 		req := a.required
 		if rr.Requirement == config.Bypass {
 			req = a.bypass
+		} else if rr.Requirement == config.RequireAll {
+			var err error
+			if req, err = a.newRequireAll(i, rr.Issuers); err != nil {
+				return nil, err
+			}
 		} else if rr.Requirement != config.RequireToken || len(rr.Issuers) > 0 {
 			req = a.newRequirement(rr.Requirement, rr.Issuers)
 		}
@@ -216,6 +221,9 @@ func (a *Authenticator) Authenticate(headers [][2]string, keys KeysFunc) Decisio
 		return Decision{Outcome: Deny, Rule: -1, Err: ErrPathNotNormal, Response: a.responses.badPath}
 	case want.mode == config.Bypass:
 		return Decision{Outcome: Allow, Rule: -1}
+	}
+	if want.mode == config.RequireAll {
+		return a.verifyAll(&req, want, keys)
 	}
 	f := want.ext.extract(&req, a.allowDup)
 	if f.count == 0 {

@@ -465,3 +465,78 @@ func TestRequestPathAllocations(t *testing.T) {
 		}
 	}
 }
+
+// required_all: a token of each listed issuer, each from that issuer's own
+// header; the outputs and removals of both apply.
+func TestRequiredAll(t *testing.T) {
+	a := authWith(t, `{"rules":[{"match":{"prefix":"/"},"requirement":"required_all","issuers":["`+issA+`","`+issB+`"]}],
+	  "jwtRules":[{"issuer":"`+issA+`","jwksUri":"https://a.example/jwks","fromHeaders":[{"name":"Authorization","prefix":"Bearer "}],
+	    "outputClaimToHeaders":[{"header":"x-sub","claim":"sub"}]},
+	  {"issuer":"`+issB+`","jwksUri":"https://b.example/jwks","algorithms":["ES256"],"outputClaimToHeaders":[{"header":"x-sub-b","claim":"sub"}],
+	    "fromHeaders":[{"name":"x-token","prefix":""}]}]}`)
+	keys := keySets(t)
+	tokA := "Bearer " + tokenA(claimsA(""))
+	expiredA := "Bearer " + tokenA(fmt.Sprintf(`{"iss":%q,"aud":"api","exp":%d}`, issA, time.Now().Add(-time.Hour).Unix()))
+	tests := []struct {
+		name    string
+		headers [][2]string
+		want    Outcome
+		err     error
+	}{
+		{"both", get("/x", [2]string{"authorization", tokA}, [2]string{"x-token", tokenB("bob")}), Allow, nil},
+		{"only A", get("/x", [2]string{"authorization", tokA}), Deny, ErrNoToken},
+		{"only B", get("/x", [2]string{"x-token", tokenB("bob")}), Deny, ErrNoToken},
+		{"A expired", get("/x", [2]string{"authorization", expiredA}, [2]string{"x-token", tokenB("bob")}), Deny, verifier.ErrExpired},
+		{"A's token in B's header", get("/x", [2]string{"authorization", tokA}, [2]string{"x-token", tokenA(claimsA(""))}), Deny, verifier.ErrIssuer},
+		{"two tokens for A", get("/x", [2]string{"authorization", tokA}, [2]string{"authorization", tokA}, [2]string{"x-token", tokenB("bob")}), Deny, ErrMultipleTokens},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := a.Authenticate(tt.headers, keys)
+			if d.Outcome != tt.want || !errors.Is(d.Err, tt.err) || (tt.err == nil && d.Err != nil) {
+				t.Fatalf("got %v %v, want %v %v", d.Outcome, d.Err, tt.want, tt.err)
+			}
+			if d.Outcome != Allow {
+				return
+			}
+			set := setMap(d)
+			if set["x-sub"] != "alice" || set["x-sub-b"] != "bob" {
+				t.Errorf("claims of both issuers expected: %v", set)
+			}
+			if !reflect.DeepEqual(d.Remove, []string{"authorization", "x-token"}) {
+				t.Errorf("Remove = %v", d.Remove)
+			}
+		})
+	}
+	// Keys of B not loaded yet: the request waits for them.
+	noB := func(rule int) verifier.KeySource {
+		if rule == 1 {
+			return nil
+		}
+		return keys(rule)
+	}
+	if d := a.Authenticate(tests[0].headers, noB); d.Outcome != Wait || d.Rule != 1 {
+		t.Errorf("without B's keys: %+v", d)
+	}
+}
+
+func TestRequiredAllConfiguration(t *testing.T) {
+	for name, tc := range map[string]struct{ doc, field string }{
+		"one issuer": {`{"rules":[{"match":{"prefix":"/"},"requirement":"required_all","issuers":["` + issA + `"]}],` + twoIssuers + `}`, "rules[0].issuers"},
+		"shared header": {`{"rules":[{"match":{"prefix":"/"},"requirement":"required_all","issuers":["` + issA + `","` + issB + `"]}],"jwtRules":[
+		  {"issuer":"` + issA + `","jwksUri":"https://a.example/jwks","fromHeaders":[{"name":"x-token","prefix":""}]},
+		  {"issuer":"` + issB + `","jwksUri":"https://b.example/jwks","fromHeaders":[{"name":"x-token","prefix":""}]}]}`, "rules[0].issuers"},
+		"query source": {`{"rules":[{"match":{"prefix":"/"},"requirement":"required_all","issuers":["` + issA + `","` + issB + `"]}],` + twoIssuers + `}`, "rules[0].issuers"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte(tc.doc))
+			if err == nil {
+				_, err = New(cfg)
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) || ce.Field != tc.field {
+				t.Fatalf("err = %v, want a config error on %s", err, tc.field)
+			}
+		})
+	}
+}

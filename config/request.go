@@ -24,6 +24,9 @@ const (
 	AllowMissingOrFailed
 	// Bypass: no token is looked for or verified ("bypass").
 	Bypass
+	// RequireAll: a valid token of every listed issuer, each from that
+	// issuer's own header ("required_all", as jwt_authn's requires_all).
+	RequireAll
 )
 
 var requirementNames = map[string]Requirement{
@@ -31,6 +34,7 @@ var requirementNames = map[string]Requirement{
 	"allow_missing":           AllowMissing,
 	"allow_missing_or_failed": AllowMissingOrFailed,
 	"bypass":                  Bypass,
+	"required_all":            RequireAll,
 }
 
 func (r Requirement) String() string {
@@ -243,7 +247,7 @@ func requestRule(field string, v gjson.Result) (RequestRule, error) {
 			if s, err = str(f, mv); err == nil {
 				req, ok := requirementNames[s]
 				if !ok {
-					return errf(f, "must be one of required, allow_missing, allow_missing_or_failed, bypass")
+					return errf(f, "must be one of required, allow_missing, allow_missing_or_failed, bypass, required_all")
 				}
 				r.Requirement = req
 			}
@@ -264,9 +268,11 @@ func requestRule(field string, v gjson.Result) (RequestRule, error) {
 	case !seenMatch:
 		return r, errf(field+".match", "required")
 	case !seenReq:
-		return r, errf(field+".requirement", "required: one of required, allow_missing, allow_missing_or_failed, bypass")
+		return r, errf(field+".requirement", "required: one of required, allow_missing, allow_missing_or_failed, bypass, required_all")
 	case r.Requirement == Bypass && len(r.Issuers) > 0:
 		return r, errf(field+".issuers", "a bypass rule verifies no token, so it takes no issuers")
+	case r.Requirement == RequireAll && len(r.Issuers) < 2:
+		return r, errf(field+".issuers", "required_all needs at least two issuers")
 	}
 	return r, nil
 }

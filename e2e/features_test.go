@@ -382,6 +382,12 @@ func TestRequestRules(t *testing.T) {
 		}
 		up = allowed(t, s.request(t, "GET", "/optional/a", forged(bearer("junk"))), "", "")
 		expectHeader(t, up, "Authorization", "")
+		// Report-only use: what would have been refused is counted.
+		stats := statsOf(t, s)
+		if stats["wasmcustom.edgejwt.passed_unverified.token_expired"] != 1 || stats["wasmcustom.edgejwt.passed_unverified.malformed_token"] != 1 {
+			t.Errorf("passed_unverified counters: expired %d, malformed %d; want 1 and 1",
+				stats["wasmcustom.edgejwt.passed_unverified.token_expired"], stats["wasmcustom.edgejwt.passed_unverified.malformed_token"])
+		}
 	})
 	t.Run("issuer restriction and regex", func(t *testing.T) {
 		allowed(t, s.request(t, "GET", "/admin/7", hdr("x-b-token", tokB)), "", "bob")
