@@ -44,7 +44,7 @@ type Config struct {
 	MaxTokenSize          int
 	TokenCacheSize        int // verified tokens remembered per VM; 0 disables the cache
 	TokenCacheBytes       int
-	// HostCrypto has RS256/384/512 signatures checked by Envoy's native
+	// HostCrypto has RS256/384/512 and ES256/384 signatures checked by Envoy's native
 	// verify_signature foreign function, the standard library being the
 	// fallback wherever the host lacks it.
 	HostCrypto bool

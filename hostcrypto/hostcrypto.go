@@ -7,9 +7,9 @@
 // imports. Package main makes the call.
 //
 // Envoy's check is EVP_DigestVerify with the key's default padding: it
-// fits PKCS#1 v1.5 RSA (RS256/384/512), the algorithms offered to it here.
-// ECDSA would need the JWS r||s signature in DER and is left on the Go path
-// for now, as are PSS and EdDSA, which the default padding cannot check.
+// fits PKCS#1 v1.5 RSA (RS256/384/512) and ECDSA (ES256/384, once the JWS
+// r||s signature is turned into DER). PSS and EdDSA stay on the Go path:
+// the default padding cannot check PSS, and Ed25519 takes no digest.
 package hostcrypto
 
 import (
@@ -27,9 +27,9 @@ const FunctionName = "verify_signature"
 // the host cannot check that algorithm.
 func HashName(alg string) string {
 	switch alg {
-	case "RS256":
+	case "RS256", "ES256":
 		return "sha256"
-	case "RS384":
+	case "RS384", "ES384":
 		return "sha384"
 	case "RS512":
 		return "sha512"
@@ -185,4 +185,16 @@ func tlv(tag byte, v []byte) []byte {
 		out = append(out, 0x83, byte(l>>16), byte(l>>8), byte(l))
 	}
 	return append(out, v...)
+}
+
+// ECDSASignatureDER turns a JWS ECDSA signature (r||s, each of size bytes)
+// into the DER SEQUENCE{r, s} that BoringSSL verifies. ok is false for a
+// signature of the wrong length, which no key of that size can verify.
+func ECDSASignatureDER(raw []byte, size int) (der []byte, ok bool) {
+	if size <= 0 || len(raw) != 2*size {
+		return nil, false
+	}
+	r := new(big.Int).SetBytes(raw[:size])
+	s := new(big.Int).SetBytes(raw[size:])
+	return tlv(0x30, append(asn1Int(r), asn1Int(s)...)), true
 }

@@ -2,7 +2,11 @@ package hostcrypto
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509"
+	"fmt"
 	"testing"
 
 	"github.com/edgejwt/edgejwt/internal/testkeys"
@@ -71,7 +75,7 @@ func TestResult(t *testing.T) {
 }
 
 func TestHashName(t *testing.T) {
-	for alg, want := range map[string]string{"RS256": "sha256", "RS384": "sha384", "RS512": "sha512", "ES256": "", "ES384": "", "PS256": "", "EdDSA": "", "HS256": ""} {
+	for alg, want := range map[string]string{"RS256": "sha256", "RS384": "sha384", "RS512": "sha512", "ES256": "sha256", "ES384": "sha384", "PS256": "", "EdDSA": "", "HS256": ""} {
 		if got := HashName(alg); got != want {
 			t.Errorf("HashName(%s) = %q, want %q", alg, got, want)
 		}
@@ -82,4 +86,37 @@ func FuzzResult(f *testing.F) {
 	f.Add([]byte{0x08, 1})
 	f.Add([]byte{0x12, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) { _, _, _ = Result(b) })
+}
+
+// The DER form must verify where the raw form does (crypto/ecdsa as the
+// reference), including r or s with a leading zero or high bit.
+func TestECDSASignatureDER(t *testing.T) {
+	k := testkeys.Get()
+	for _, alg := range []string{"ES256", "ES384"} {
+		key := k.Private(alg).(*ecdsa.PrivateKey)
+		size := (key.Curve.Params().BitSize + 7) / 8
+		for i := range 64 {
+			msg := []byte(fmt.Sprintf("message %d", i))
+			raw, err := testkeys.Sign(key, alg, msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			der, ok := ECDSASignatureDER(raw, size)
+			if !ok {
+				t.Fatal("refused a signature of the right size")
+			}
+			h := sha256.Sum256(msg)
+			digest := h[:]
+			if alg == "ES384" {
+				h := sha512.Sum384(msg)
+				digest = h[:]
+			}
+			if !ecdsa.VerifyASN1(&key.PublicKey, digest, der) {
+				t.Fatalf("%s: DER form of a valid signature does not verify", alg)
+			}
+		}
+		if _, ok := ECDSASignatureDER(make([]byte, 2*size-1), size); ok {
+			t.Error("accepted a short signature")
+		}
+	}
 }
