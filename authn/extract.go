@@ -418,6 +418,11 @@ func (f *found) cookiesWithout(r *request) string {
 }
 
 func (f *found) removesCookie(pair string) bool {
-	eq := strings.IndexByte(pair, '=')
-	return eq >= 0 && f.has(fromCookie, trimOWS(pair[:eq]))
+	// A pair without '=' is malformed (RFC 6265 section 4.2.1); some
+	// servers read it as a cookie of that name, so it goes too.
+	name := pair
+	if eq := strings.IndexByte(pair, '='); eq >= 0 {
+		name = pair[:eq]
+	}
+	return f.has(fromCookie, trimOWS(name))
 }
