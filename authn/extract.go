@@ -3,6 +3,7 @@ package authn
 import (
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/edgejwt/edgejwt/internal/ascii"
 )
@@ -191,7 +192,7 @@ func (e *extractor) cookieTokens(f *found, v string, allowDup bool) {
 		if eq < 0 {
 			continue
 		}
-		name, val := trimOWS(pair[:eq]), trimOWS(pair[eq+1:])
+		name, val := cookieTrim(pair[:eq]), cookieTrim(pair[eq+1:])
 		if !contains(e.cookies, name) {
 			continue
 		}
@@ -267,6 +268,15 @@ func unhex(c byte) int {
 		return int(c-'A') + 10
 	}
 	return -1
+}
+
+// cookieTrim trims a cookie name or value of every character some cookie
+// parser trims: ASCII controls and spaces, and Unicode white space (Node's
+// String.prototype.trim, for one, trims form feeds and no-break spaces).
+// Reading "\fsession=x" as no token while the upstream reads it as the
+// session cookie would let an unverified token through.
+func cookieTrim(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f || unicode.IsSpace(r) })
 }
 
 func trimOWS(s string) string {
@@ -424,5 +434,5 @@ func (f *found) removesCookie(pair string) bool {
 	if eq := strings.IndexByte(pair, '='); eq >= 0 {
 		name = pair[:eq]
 	}
-	return f.has(fromCookie, trimOWS(name))
+	return f.has(fromCookie, cookieTrim(name))
 }
