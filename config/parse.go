@@ -349,19 +349,30 @@ func duration(field string, v gjson.Result) (time.Duration, error) {
 }
 
 func strList(field string, v gjson.Result) ([]string, error) {
-	if !v.IsArray() {
-		return nil, errf(field, "must be an array of strings")
+	return arrayOf(field, v, "strings", nonEmptyStr)
+}
+
+func nonEmptyStr(field string, v gjson.Result) (string, error) {
+	s, err := str(field, v)
+	if err == nil && s == "" {
+		err = errf(field, "must not be empty")
 	}
-	var out []string
+	return s, err
+}
+
+// arrayOf parses a JSON array of what, each element with elem under the
+// field name field[i].
+func arrayOf[T any](field string, v gjson.Result, what string, elem func(field string, v gjson.Result) (T, error)) ([]T, error) {
+	if !v.IsArray() {
+		return nil, errf(field, "must be an array of %s", what)
+	}
+	var out []T
 	for i, e := range v.Array() {
-		s, err := str(fmt.Sprintf("%s[%d]", field, i), e)
+		x, err := elem(fmt.Sprintf("%s[%d]", field, i), e)
 		if err != nil {
 			return nil, err
 		}
-		if s == "" {
-			return nil, errf(fmt.Sprintf("%s[%d]", field, i), "must not be empty")
-		}
-		out = append(out, s)
+		out = append(out, x)
 	}
 	return out, nil
 }
@@ -407,80 +418,71 @@ func isTokenChar(c byte) bool {
 }
 
 func headerSources(field string, v gjson.Result) ([]HeaderSource, error) {
-	if !v.IsArray() {
-		return nil, errf(field, "must be an array of {name, prefix}")
+	return arrayOf(field, v, "{name, prefix}", headerSource)
+}
+
+func headerSource(f string, e gjson.Result) (HeaderSource, error) {
+	var hs HeaderSource
+	if !e.IsObject() {
+		return hs, errf(f, "must be an object {name, prefix}")
 	}
-	var out []HeaderSource
-	for i, e := range v.Array() {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		if !e.IsObject() {
-			return nil, errf(f, "must be an object {name, prefix}")
+	var err error
+	err = members(e, f, func(name, mf string, mv gjson.Result) error {
+		switch name {
+		case "name":
+			hs.Name, err = headerName(mf, mv)
+		case "prefix":
+			hs.Prefix, err = str(mf, mv)
+		default:
+			return errf(mf, "unknown field")
 		}
-		var hs HeaderSource
-		var err error
-		err = members(e, f, func(name, mf string, mv gjson.Result) error {
-			switch name {
-			case "name":
-				hs.Name, err = headerName(mf, mv)
-			case "prefix":
-				hs.Prefix, err = str(mf, mv)
-			default:
-				return errf(mf, "unknown field")
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		if hs.Name == "" {
-			return nil, errf(f+".name", "required")
-		}
-		if hs.Name == "cookie" {
-			return nil, errf(f+".name", "use fromCookies for tokens in cookies")
-		}
-		out = append(out, hs)
+		return err
+	})
+	switch {
+	case err != nil:
+		return hs, err
+	case hs.Name == "":
+		return hs, errf(f+".name", "required")
+	case hs.Name == "cookie":
+		return hs, errf(f+".name", "use fromCookies for tokens in cookies")
 	}
-	return out, nil
+	return hs, nil
 }
 
 func claimHeaders(field string, v gjson.Result) ([]ClaimHeader, error) {
-	if !v.IsArray() {
-		return nil, errf(field, "must be an array of {header, claim}")
+	return arrayOf(field, v, "{header, claim}", claimHeader)
+}
+
+func claimHeader(f string, e gjson.Result) (ClaimHeader, error) {
+	var ch ClaimHeader
+	if !e.IsObject() {
+		return ch, errf(f, "must be an object {header, claim}")
 	}
-	var out []ClaimHeader
-	for i, e := range v.Array() {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		if !e.IsObject() {
-			return nil, errf(f, "must be an object {header, claim}")
-		}
-		var ch ClaimHeader
-		var err error
-		err = members(e, f, func(name, mf string, mv gjson.Result) error {
-			switch name {
-			case "header":
-				ch.Header, err = headerName(mf, mv)
-			case "claim":
-				ch.Claim, err = str(mf, mv)
-				if err == nil {
-					var perr error
-					if ch.Path, perr = ClaimPath(ch.Claim); perr != nil {
-						err = errf(mf, "%v", perr)
-					}
+	var err error
+	err = members(e, f, func(name, mf string, mv gjson.Result) error {
+		switch name {
+		case "header":
+			ch.Header, err = headerName(mf, mv)
+		case "claim":
+			ch.Claim, err = str(mf, mv)
+			if err == nil {
+				var perr error
+				if ch.Path, perr = ClaimPath(ch.Claim); perr != nil {
+					err = errf(mf, "%v", perr)
 				}
-			default:
-				return errf(mf, "unknown field")
 			}
-			return err
-		})
-		if err != nil {
-			return nil, err
+		default:
+			return errf(mf, "unknown field")
 		}
-		if ch.Header == "" || ch.Claim == "" {
-			return nil, errf(f, "header and claim are required")
-		}
-		out = append(out, ch)
+		return err
+	})
+	if err != nil {
+		return ch, err
 	}
-	return out, nil
+	if ch.Header == "" || ch.Claim == "" {
+		return ch, errf(f, "header and claim are required")
+	}
+	return ch, nil
 }
 
 // supportedAlgorithms are the JWS algorithms the verifier implements.

@@ -197,36 +197,15 @@ func stringMatcher(field string, v gjson.Result) (StringMatcher, error) {
 }
 
 func stringMatchers(field string, v gjson.Result) ([]StringMatcher, error) {
-	if !v.IsArray() {
-		return nil, errf(field, "must be an array of string matchers")
-	}
-	var out []StringMatcher
-	for i, e := range v.Array() {
-		m, err := stringMatcher(fmt.Sprintf("%s[%d]", field, i), e)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	if len(out) == 0 {
+	out, err := arrayOf(field, v, "string matchers", stringMatcher)
+	if err == nil && len(out) == 0 {
 		return nil, errf(field, "must not be empty (leave it out to accept any subject)")
 	}
-	return out, nil
+	return out, err
 }
 
 func requestRules(field string, v gjson.Result) ([]RequestRule, error) {
-	if !v.IsArray() {
-		return nil, errf(field, "must be an array of rules")
-	}
-	var out []RequestRule
-	for i, e := range v.Array() {
-		r, err := requestRule(fmt.Sprintf("%s[%d]", field, i), e)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return arrayOf(field, v, "rules", requestRule)
 }
 
 func requestRule(field string, v gjson.Result) (RequestRule, error) {
