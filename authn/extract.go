@@ -207,22 +207,11 @@ func (e *extractor) cookieTokens(f *found, v string, allowDup bool) {
 // compared after percent-decoding (as jwt_authn), so that an encoded
 // parameter name cannot smuggle a token past the filter.
 func (e *extractor) paramTokens(f *found, path string, allowDup bool) {
-	q := strings.IndexByte(path, '?')
-	if q < 0 {
+	it, ok := queryOf(path)
+	if !ok {
 		return
 	}
-	end := len(path)
-	if h := strings.IndexByte(path[q+1:], '#'); h >= 0 {
-		end = q + 1 + h
-	}
-	for start := q + 1; start <= end; {
-		stop := strings.IndexByte(path[start:end], '&')
-		if stop < 0 {
-			stop = end
-		} else {
-			stop += start
-		}
-		pair := path[start:stop]
+	for pair, more := it.next(); more; pair, more = it.next() {
 		name, val := pair, ""
 		if eq := strings.IndexByte(pair, '='); eq >= 0 {
 			name, val = pair[:eq], pair[eq+1:]
@@ -232,8 +221,43 @@ func (e *extractor) paramTokens(f *found, path string, allowDup bool) {
 				f.add(percentDecode(val), source{kind: fromParam, name: name}, allowDup)
 			}
 		}
-		start = stop + 1
 	}
+}
+
+// queryPairs walks the '&'-separated pairs of a path's query, up to a '#'.
+// It is a value, so that walking allocates nothing.
+type queryPairs struct {
+	path       string
+	start, end int // the next pair starts at start; the query ends at end
+}
+
+// queryOf returns the pairs of path's query; ok is false without a '?'.
+func queryOf(path string) (queryPairs, bool) {
+	q := strings.IndexByte(path, '?')
+	if q < 0 {
+		return queryPairs{}, false
+	}
+	end := len(path)
+	if h := strings.IndexByte(path[q+1:], '#'); h >= 0 {
+		end = q + 1 + h
+	}
+	return queryPairs{path: path, start: q + 1, end: end}, true
+}
+
+// next returns the next pair (possibly empty, as between "&&").
+func (it *queryPairs) next() (string, bool) {
+	if it.start > it.end {
+		return "", false
+	}
+	stop := strings.IndexByte(it.path[it.start:it.end], '&')
+	if stop < 0 {
+		stop = it.end
+	} else {
+		stop += it.start
+	}
+	pair := it.path[it.start:stop]
+	it.start = stop + 1
+	return pair, true
 }
 
 // percentDecode decodes %XX escapes; it returns s itself when there are
@@ -359,34 +383,27 @@ func (f *found) removal(r *request, remove *[]string, set *[][2]string) {
 // pathWithout returns path without the parameters the token came from
 // (every occurrence), and without the '?' when no parameter is left.
 func (f *found) pathWithout(path string) string {
-	q := strings.IndexByte(path, '?')
+	it, ok := queryOf(path)
+	if !ok {
+		return path
+	}
 	var b strings.Builder
 	b.Grow(len(path))
-	b.WriteString(path[:q])
+	b.WriteString(path[:it.start-1])
 	first := true
-	end := len(path)
-	if h := strings.IndexByte(path[q+1:], '#'); h >= 0 {
-		end = q + 1 + h
-	}
-	for start := q + 1; start <= end; {
-		stop := strings.IndexByte(path[start:end], '&')
-		if stop < 0 {
-			stop = end
+	for pair, more := it.next(); more; pair, more = it.next() {
+		if f.removesParam(pair) {
+			continue
+		}
+		if first {
+			b.WriteByte('?')
+			first = false
 		} else {
-			stop += start
+			b.WriteByte('&')
 		}
-		if !f.removesParam(path[start:stop]) {
-			if first {
-				b.WriteByte('?')
-				first = false
-			} else {
-				b.WriteByte('&')
-			}
-			b.WriteString(path[start:stop])
-		}
-		start = stop + 1
+		b.WriteString(pair)
 	}
-	b.WriteString(path[end:])
+	b.WriteString(path[it.end:])
 	return b.String()
 }
 
