@@ -63,18 +63,9 @@ func TestJWKSFaultsAtStart(t *testing.T) {
 			tok := s.validToken(t)
 			s.expectUnavailable(t, s.send(t, bearer(tok)))
 			s.issuer.SetFault(nil)
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				a := s.send(t, bearer(tok))
-				if a.status == http.StatusOK {
-					s.expectAllowed(t, a)
-					break
-				}
-				s.expectUnavailable(t, a)
-				if time.Now().After(deadline) {
-					t.Fatal("no recovery within 10 s of the endpoint healing")
-				}
-			}
+			a := awaitStatus(t, s, bearer(tok), http.StatusOK, func(a answer) { s.expectUnavailable(t, a) },
+				"no recovery within 10 s of the endpoint healing")
+			s.expectAllowed(t, a)
 		})
 	}
 }
@@ -102,33 +93,32 @@ func TestJWKSOutage(t *testing.T) {
 		s.expectAllowed(t, s.send(t, bearer(tok)))
 	}
 	// Past it: refused with 503, never let through.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		a := s.send(t, bearer(tok))
-		if a.status == http.StatusServiceUnavailable {
-			s.expectUnavailable(t, a)
-			break
-		}
-		s.expectAllowed(t, a)
-		if time.Now().After(deadline) {
-			t.Fatal("still serving 10 s into an outage longer than jwksMaxStale")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	a := awaitStatus(t, s, bearer(tok), http.StatusServiceUnavailable, func(a answer) { s.expectAllowed(t, a) },
+		"still serving 10 s into an outage longer than jwksMaxStale")
+	s.expectUnavailable(t, a)
 	if stale := time.Since(failedFrom); stale < 2*time.Second {
 		t.Errorf("refused after %v: the last good keys were dropped before jwksMaxStale", stale)
 	}
 	s.issuer.SetFault(nil)
-	deadline = time.Now().Add(10 * time.Second)
+	a = awaitStatus(t, s, bearer(tok), http.StatusOK, func(a answer) { s.expectUnavailable(t, a) },
+		"no recovery after the outage")
+	s.expectAllowed(t, a)
+}
+
+// awaitStatus sends h every 100 ms until the answer has status want, and
+// returns it; every other answer goes to meanwhile. It fails with msg after
+// 10 s.
+func awaitStatus(t *testing.T, s *stack, h http.Header, want int, meanwhile func(answer), msg string) answer {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
 	for {
-		a := s.send(t, bearer(tok))
-		if a.status == http.StatusOK {
-			s.expectAllowed(t, a)
-			break
+		a := s.send(t, h)
+		if a.status == want {
+			return a
 		}
-		s.expectUnavailable(t, a)
+		meanwhile(a)
 		if time.Now().After(deadline) {
-			t.Fatal("no recovery after the outage")
+			t.Fatal(msg)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
