@@ -1,0 +1,75 @@
+package main
+
+// runtimeNetpoll keeps the Go runtime from calling WASI poll_oneoff when
+// there is nothing to poll.
+//
+// After every stop-the-world (each GC cycle has two), once a timer has ever
+// been armed (the GC's background scavenger arms one), the runtime calls
+// netpoll(0): a poll_oneoff with one clock subscription of timeout zero and
+// no file descriptors. The filter has no file descriptors. Envoy 1.36-1.38
+// refuse poll_oneoff inside a callback ("restricted_callback") or answer
+// ENOSYS, and the runtime treats either as fatal, so the VM dies after a
+// few thousand requests; Envoy 1.39+ answer "no events" at once. A poll of
+// no descriptors that may not wait can only answer "no events", so the
+// patched runtime answers it itself, without the host: the same result as
+// on 1.39+, one host call fewer per stop-the-world, and nothing else
+// changes. A poll that may wait (delay > 0, only reached when a callback
+// blocks, which the filter never does) still goes to the host, as does
+// usleep: a filter that sleeps fails on every host instead of spinning on
+// some.
+var runtimeNetpoll = patch{
+	name: "runtime netpoll without descriptors",
+	file: "runtime/netpoll_wasip1.go",
+	reviewed: []string{
+		"5462ad1c05a38ba052d77b3795fb284e2606471585ef5faef4f99cc27f400082", // go1.26.2 - go1.26.8
+	},
+	old: `	if len(pollsubs) == 0 {
+		unlock(&mtx)
+		return gList{}, 0
+	}
+`,
+	new: `	// edgejwt build patch (cmd/wasmbuild): with no descriptor to poll
+	// and no time to wait there is nothing to ask the host.
+	if len(pollsubs) == 0 || delay == 0 && len(pollsubs) == 1 {
+		unlock(&mtx)
+		return gList{}, 0
+	}
+`,
+}
+
+// gjsonModifiers leaves gjson's built-in path modifiers (@pretty, @ugly,
+// @valid, ...) out of the module.
+//
+// gjson registers them in a map built by its init function, so the linker
+// keeps every modifier, and through @pretty github.com/tidwall/pretty and
+// encoding/json (reflection-based decoding, its type tables): about 0.7 MB
+// of the module, which Envoy compiles at every start. The filter never uses
+// a modifier: every path it builds escapes '@', and the build also sets
+// gjson's own disableModifiers switch, so a path that starts with '@' is a
+// plain member name, as gjson documents for that switch.
+var gjsonModifiers = patch{
+	name: "gjson without built-in modifiers",
+	file: "gjson.go",
+	reviewed: []string{
+		"28e9f786713248e833ed2af80a87c002eb17ff0766d69002c3bd83c62d9d74c1", // v1.20.2
+	},
+	old: `	stockModifiers = map[string]func(json, arg string) string{
+		"pretty":  modPretty,
+		"ugly":    modUgly,
+		"reverse": modReverse,
+		"this":    modThis,
+		"flatten": modFlatten,
+		"join":    modJoin,
+		"valid":   modValid,
+		"keys":    modKeys,
+		"values":  modValues,
+		"tostr":   modToStr,
+		"fromstr": modFromStr,
+		"group":   modGroup,
+		"dig":     modDig,
+	}
+`,
+	new: `	// edgejwt build patch (cmd/wasmbuild): no built-in modifiers.
+	stockModifiers = map[string]func(json, arg string) string{}
+`,
+}
