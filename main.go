@@ -6,6 +6,7 @@ package main
 
 import (
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
@@ -57,11 +58,11 @@ type pendingRequest struct {
 
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	if err := p.configure(); err != nil {
-		proxywasm.LogCriticalf("%v", err)
+		proxywasm.LogCritical(err.Error())
 		return types.OnPluginStartStatusFailed
 	}
 	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tickPeriod / time.Millisecond)); err != nil {
-		proxywasm.LogCriticalf("setting the tick period: %v", err)
+		proxywasm.LogCritical("setting the tick period: " + err.Error())
 		return types.OnPluginStartStatusFailed
 	}
 	// The first fetch starts on the first tick, not here: Envoy also
@@ -87,10 +88,7 @@ func (p *pluginContext) configure() error {
 	if err != nil {
 		return err
 	}
-	owner, err := newOwnerID()
-	if err != nil {
-		return err
-	}
+	owner := newOwnerID()
 	p.cfg, p.auth = cfg, auth
 	for i, r := range cfg.Rules {
 		ik, err := newIssuerKeys(i, r, owner)
@@ -135,7 +133,7 @@ func (p *pluginContext) hold(id uint32, rule int, onTimeout authn.Decision) bool
 		return false
 	}
 	p.pending[id] = pendingRequest{rule: rule, deadline: time.Now().Add(p.cfg.PendingRequestTimeout), onTimeout: onTimeout}
-	p.metrics.held.Increment(1)
+	p.metrics.held.Add(1)
 	return true
 }
 
@@ -204,7 +202,7 @@ func (p *pluginContext) finish(id uint32, d authn.Decision) {
 	p.metrics.count(d)
 	if p.apply(d) {
 		if err := proxywasm.ResumeHttpRequest(); err != nil {
-			proxywasm.LogWarnf("resuming a held request: %v", err)
+			proxywasm.LogWarn("resuming a held request: " + err.Error())
 		}
 	}
 }
@@ -224,7 +222,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 	defer func() {
 		// Fail closed: a bug must never let a request through.
 		if r := recover(); r != nil {
-			proxywasm.LogErrorf("panic while authenticating: %v", r)
+			proxywasm.LogError("panic while authenticating: " + panicText(r))
 			p.apply(p.auth.Internal())
 			action = types.ActionPause
 		}
@@ -271,7 +269,7 @@ func (p *pluginContext) apply(d authn.Decision) bool {
 		}
 		for _, kv := range d.Set {
 			if err := proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1]); err != nil {
-				proxywasm.LogErrorf("setting %s: %v", kv[0], err)
+				proxywasm.LogError("setting " + kv[0] + ": " + err.Error())
 				d = p.auth.Internal()
 				break
 			}
@@ -281,7 +279,7 @@ func (p *pluginContext) apply(d authn.Decision) bool {
 			// later filters and access logs.
 			for _, kv := range d.FilterState {
 				if err := proxywasm.SetProperty([]string{kv[0]}, []byte(kv[1])); err != nil {
-					proxywasm.LogErrorf("setting filter state %s: %v", kv[0], err)
+					proxywasm.LogError("setting filter state " + kv[0] + ": " + err.Error())
 					d = p.auth.Internal()
 					break
 				}
@@ -293,7 +291,18 @@ func (p *pluginContext) apply(d authn.Decision) bool {
 	}
 	r := d.Response
 	if err := proxywasm.SendHttpResponse(r.Status, r.Headers, r.Body, -1); err != nil {
-		proxywasm.LogErrorf("sending a %d: %v", r.Status, err)
+		proxywasm.LogError("sending a " + strconv.Itoa(int(r.Status)) + ": " + err.Error())
 	}
 	return false
+}
+
+// panicText describes a recovered panic value for the log.
+func panicText(r any) string {
+	switch v := r.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	}
+	return "a panic value that is neither an error nor a string"
 }

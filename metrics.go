@@ -5,9 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-
 	"github.com/edgejwt/edgejwt/authn"
+	"github.com/edgejwt/edgejwt/internal/hostmetrics"
 )
 
 // Metrics, visible in Envoy's /stats (Envoy files them under "wasmcustom.").
@@ -18,79 +17,85 @@ import (
 //	edgejwt.passed_unverified.<reason>    requests let through by allow_missing_or_failed despite a failed token
 //	edgejwt.held                          requests paused to wait for keys
 //	edgejwt.token_cache_hit               allowed requests whose token was verified before (cache)
+//	edgejwt.host_crypto_verify            signatures checked by Envoy's verify_signature (hostCrypto)
 //	edgejwt.jwks.<issuer>.fetch_success   JWKS fetches that loaded keys
 //	edgejwt.jwks.<issuer>.fetch_failed    JWKS fetches that failed
 //	edgejwt.jwks.<issuer>.keys            gauge: usable keys in the last fetched set
 //	edgejwt.jwks.<issuer>.age_seconds     gauge: age of the key set in use
 //	edgejwt.vm_memory_bytes               gauge: Go runtime memory, summed over the VMs
+//
+// A metric the host refuses to define is left out (a zero Counter or Gauge
+// updates metric 0 at worst); metrics never fail a request.
 type requestMetrics struct {
-	allowed   proxywasm.MetricCounter
-	held      proxywasm.MetricCounter
-	cacheHits proxywasm.MetricCounter
-	denied    map[string]proxywasm.MetricCounter // by metric name, defined on first use
+	allowed   hostmetrics.Counter
+	held      hostmetrics.Counter
+	cacheHits hostmetrics.Counter
+	denied    map[string]hostmetrics.Counter // by metric name, defined on first use
 }
 
 func newRequestMetrics() *requestMetrics {
 	return &requestMetrics{
-		allowed:   proxywasm.DefineCounterMetric("edgejwt.allowed"),
-		held:      proxywasm.DefineCounterMetric("edgejwt.held"),
-		cacheHits: proxywasm.DefineCounterMetric("edgejwt.token_cache_hit"),
-		denied:    map[string]proxywasm.MetricCounter{},
+		allowed:   counter("edgejwt.allowed"),
+		held:      counter("edgejwt.held"),
+		cacheHits: counter("edgejwt.token_cache_hit"),
+		denied:    map[string]hostmetrics.Counter{},
 	}
+}
+
+func counter(name string) hostmetrics.Counter {
+	c, _ := hostmetrics.DefineCounter(name)
+	return c
+}
+
+func gauge(name string) hostmetrics.Gauge {
+	g, _ := hostmetrics.DefineGauge(name)
+	return g
 }
 
 // count records the outcome of a decision that was applied.
 func (m *requestMetrics) count(d authn.Decision) {
 	if d.Outcome == authn.Allow {
-		m.allowed.Increment(1)
+		m.allowed.Add(1)
 		if d.FromCache {
-			m.cacheHits.Increment(1)
+			m.cacheHits.Add(1)
 		}
 		if d.Err != nil {
 			// Let through by allow_missing_or_failed: counted as what
 			// it would have been refused for (report-only use).
-			m.reason("edgejwt.passed_unverified.", d.Err).Increment(1)
+			m.reason("edgejwt.passed_unverified.", d.Err).Add(1)
 		}
 		return
 	}
-	m.reason("edgejwt.denied.", d.Err).Increment(1)
+	m.reason("edgejwt.denied.", d.Err).Add(1)
 }
 
 // reason is the counter prefix+<reason of err>, defined on first use.
-func (m *requestMetrics) reason(prefix string, err error) proxywasm.MetricCounter {
+func (m *requestMetrics) reason(prefix string, err error) hostmetrics.Counter {
 	name := prefix + statName(authn.Reason(err))
 	c, ok := m.denied[name]
 	if !ok {
-		c = proxywasm.DefineCounterMetric(name)
+		c = counter(name)
 		m.denied[name] = c
 	}
 	return c
 }
 
 type issuerMetrics struct {
-	fetchOK     proxywasm.MetricCounter
-	fetchFailed proxywasm.MetricCounter
-	keys        gauge
-	age         gauge
+	fetchOK     hostmetrics.Counter
+	fetchFailed hostmetrics.Counter
+	// keys and age are the same for every VM (they share the key set),
+	// so each VM sets them.
+	keys hostmetrics.Gauge
+	age  hostmetrics.Gauge
 }
 
 func newIssuerMetrics(issuer string) issuerMetrics {
 	p := "edgejwt.jwks." + statName(issuer) + "."
 	return issuerMetrics{
-		fetchOK:     proxywasm.DefineCounterMetric(p + "fetch_success"),
-		fetchFailed: proxywasm.DefineCounterMetric(p + "fetch_failed"),
-		keys:        gauge{proxywasm.DefineGaugeMetric(p + "keys")},
-		age:         gauge{proxywasm.DefineGaugeMetric(p + "age_seconds")},
-	}
-}
-
-// gauge sets a gauge shared by every VM. The SDK only adds to gauges, so
-// Record adds the difference to the value the host holds.
-type gauge struct{ g proxywasm.MetricGauge }
-
-func (g gauge) Record(v uint64) {
-	if d := int64(v) - g.g.Value(); d != 0 {
-		g.g.Add(d)
+		fetchOK:     counter(p + "fetch_success"),
+		fetchFailed: counter(p + "fetch_failed"),
+		keys:        gauge(p + "keys"),
+		age:         gauge(p + "age_seconds"),
 	}
 }
 
@@ -111,7 +116,7 @@ func statName(s string) string {
 // VMs: each VM adds the change of its own figure. The soak test watches it
 // level off.
 type memoryGauge struct {
-	g        proxywasm.MetricGauge
+	g        hostmetrics.Gauge
 	defined  bool
 	reported int64
 	next     time.Time
@@ -126,7 +131,7 @@ func (m *memoryGauge) sample(now time.Time) {
 	}
 	m.next = now.Add(memorySamplePeriod)
 	if !m.defined {
-		m.g = proxywasm.DefineGaugeMetric("edgejwt.vm_memory_bytes")
+		m.g = gauge("edgejwt.vm_memory_bytes")
 		m.sample1 = []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
 		m.defined = true
 	}

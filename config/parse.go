@@ -1,14 +1,15 @@
 package config
 
 import (
-	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/edgejwt/edgejwt/internal/httpuri"
+	"github.com/edgejwt/edgejwt/verifier"
 )
 
 // Error is a configuration error; Field is the JSON path of the offending
@@ -25,14 +26,17 @@ func (e *Error) Error() string {
 	return "config: " + e.Field + ": " + e.Msg
 }
 
-func errf(field, format string, args ...any) error {
-	return &Error{Field: field, Msg: fmt.Sprintf(format, args...)}
+func errf(field, msg string) error {
+	return &Error{Field: field, Msg: msg}
 }
+
+// index is field[i].
+func index(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
 
 // Parse parses and validates a configuration document.
 func Parse(doc []byte) (*Config, error) {
 	if len(doc) > maxConfigSize {
-		return nil, errf("", "configuration larger than %d bytes", maxConfigSize)
+		return nil, errf("", "configuration larger than "+strconv.Itoa(maxConfigSize)+" bytes")
 	}
 	if !utf8.Valid(doc) || !gjson.ValidBytes(doc) {
 		return nil, errf("", "configuration is not valid JSON")
@@ -99,7 +103,7 @@ func Parse(doc []byte) (*Config, error) {
 	for i, rr := range cfg.RequestRules {
 		for j, iss := range rr.Issuers {
 			if !known[iss] {
-				return nil, errf(fmt.Sprintf("rules[%d].issuers[%d]", i, j), "issuer %q is not in jwtRules", iss)
+				return nil, errf(index(index("rules", i)+".issuers", j), "issuer "+strconv.Quote(iss)+" is not in jwtRules")
 			}
 		}
 	}
@@ -113,13 +117,13 @@ func parseRules(field string, v gjson.Result) ([]Rule, error) {
 	var rules []Rule
 	issuers := map[string]bool{}
 	for i, rv := range v.Array() {
-		f := fmt.Sprintf("%s[%d]", field, i)
+		f := index(field, i)
 		r, e := parseRule(f, rv)
 		if e != nil {
 			return nil, e
 		}
 		if issuers[r.Issuer] {
-			return nil, errf(f+".issuer", "duplicate issuer %q", r.Issuer)
+			return nil, errf(f+".issuer", "duplicate issuer "+strconv.Quote(r.Issuer))
 		}
 		issuers[r.Issuer] = true
 		rules = append(rules, r)
@@ -264,18 +268,18 @@ func parseRule(field string, v gjson.Result) (Rule, error) {
 // IstioClusterName is the name Istio gives the cluster of a ServiceEntry host:
 // outbound|<port>||<host>.
 func IstioClusterName(uri string) string {
-	u, err := url.Parse(uri)
+	u, err := httpuri.Parse(uri)
 	if err != nil {
 		return ""
 	}
-	port := u.Port()
+	port := u.Port
 	if port == "" {
 		port = "80"
 		if u.Scheme == "https" {
 			port = "443"
 		}
 	}
-	return "outbound|" + port + "||" + u.Hostname()
+	return "outbound|" + port + "||" + u.Hostname
 }
 
 // members calls fn for each member of an object, refusing duplicate names:
@@ -343,7 +347,7 @@ func duration(field string, v gjson.Result) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, errf(field, "invalid duration %q: must be positive, such as \"5s\"", s)
+		return 0, errf(field, "invalid duration "+strconv.Quote(s)+`: must be positive, such as "5s"`)
 	}
 	return d, nil
 }
@@ -364,11 +368,11 @@ func nonEmptyStr(field string, v gjson.Result) (string, error) {
 // field name field[i].
 func arrayOf[T any](field string, v gjson.Result, what string, elem func(field string, v gjson.Result) (T, error)) ([]T, error) {
 	if !v.IsArray() {
-		return nil, errf(field, "must be an array of %s", what)
+		return nil, errf(field, "must be an array of "+what)
 	}
 	var out []T
 	for i, e := range v.Array() {
-		x, err := elem(fmt.Sprintf("%s[%d]", field, i), e)
+		x, err := elem(index(field, i), e)
 		if err != nil {
 			return nil, err
 		}
@@ -378,8 +382,7 @@ func arrayOf[T any](field string, v gjson.Result, what string, elem func(field s
 }
 
 func checkURI(field, s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if _, err := httpuri.Parse(s); err != nil {
 		return errf(field, "must be an absolute http or https URL")
 	}
 	if len(s) > 2048 {
@@ -400,7 +403,7 @@ func headerName(field string, v gjson.Result) (string, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		if !isTokenChar(s[i]) {
-			return "", errf(field, "invalid header name %q", s)
+			return "", errf(field, "invalid header name "+strconv.Quote(s))
 		}
 	}
 	if s[0] == ':' {
@@ -468,7 +471,7 @@ func claimHeader(f string, e gjson.Result) (ClaimHeader, error) {
 			if err == nil {
 				var perr error
 				if ch.Path, perr = ClaimPath(ch.Claim); perr != nil {
-					err = errf(mf, "%v", perr)
+					err = errf(mf, perr.Error())
 				}
 			}
 		default:
@@ -485,21 +488,19 @@ func claimHeader(f string, e gjson.Result) (ClaimHeader, error) {
 	return ch, nil
 }
 
-// supportedAlgorithms are the JWS algorithms the verifier implements.
-var supportedAlgorithms = map[string]bool{
-	"RS256": true, "RS384": true, "RS512": true,
-	"PS256": true, "PS384": true, "PS512": true,
-	"ES256": true, "ES384": true, "EdDSA": true,
-}
-
 func algorithms(field string, v gjson.Result) ([]string, error) {
 	list, err := strList(field, v)
 	if err != nil {
 		return nil, err
 	}
 	for i, a := range list {
-		if !supportedAlgorithms[a] {
-			return nil, errf(fmt.Sprintf("%s[%d]", field, i), "unsupported algorithm %q (none and HMAC are never accepted)", a)
+		if !verifier.Known(a) {
+			return nil, errf(index(field, i), "unsupported algorithm "+strconv.Quote(a)+" (none and HMAC are never accepted)")
+		}
+		if !verifier.Compiled(a) {
+			return nil, errf(index(field, i), "unsupported algorithm "+strconv.Quote(a)+
+				": not compiled into this build of the filter, which verifies "+strings.Join(verifier.SupportedAlgorithms(), ", ")+
+				" (the default build, edgejwt.wasm, has all nine)")
 		}
 	}
 	return list, nil

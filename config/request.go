@@ -1,8 +1,8 @@
 package config
 
 import (
-	"fmt"
-	"regexp"
+	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -66,8 +66,11 @@ type StringMatcher struct {
 	Kind       MatchKind
 	Value      string
 	IgnoreCase bool
-	Regex      *regexp.Regexp // compiled at parse time, anchored at both ends
+	Regex      Regex // compiled at parse time, anchored at both ends
 }
+
+// Regex is a compiled regular expression (Go's regexp, RE2 syntax).
+type Regex interface{ MatchString(s string) bool }
 
 // Match reports whether s satisfies m. It does not allocate.
 func (m *StringMatcher) Match(s string) bool {
@@ -128,16 +131,16 @@ func (r *RequestRule) Matches(method, path string) bool {
 	return r.Path.Match(path)
 }
 
-func compileRegex(field, expr string) (*regexp.Regexp, error) {
+func compileRegex(field, expr string) (Regex, error) {
 	if expr == "" {
 		return nil, errf(field, "must not be empty")
 	}
 	if len(expr) > maxRegexLength {
-		return nil, errf(field, "longer than %d bytes", maxRegexLength)
+		return nil, errf(field, "longer than "+strconv.Itoa(maxRegexLength)+" bytes")
 	}
-	re, err := regexp.Compile(`^(?:` + expr + `)$`)
+	re, err := compileAnchored(expr)
 	if err != nil {
-		return nil, errf(field, "invalid regular expression: %v", err)
+		return nil, errf(field, err.Error())
 	}
 	return re, nil
 }
@@ -311,7 +314,7 @@ func methods(field string, v gjson.Result) ([]string, error) {
 		for j := 0; j < len(m); j++ {
 			c := m[j]
 			if !isTokenChar(c) || ('a' <= c && c <= 'z') {
-				return nil, errf(fmt.Sprintf("%s[%d]", field, i), "invalid method %q: methods are case-sensitive tokens such as GET", m)
+				return nil, errf(index(field, i), "invalid method "+strconv.Quote(m)+": methods are case-sensitive tokens such as GET")
 			}
 		}
 	}
@@ -328,7 +331,7 @@ func paramNames(field string, v gjson.Result) ([]string, error) {
 	for i, p := range list {
 		for j := 0; j < len(p); j++ {
 			if c := p[j]; c <= ' ' || c >= 0x7f || strings.IndexByte("&=#?%+", c) >= 0 {
-				return nil, errf(fmt.Sprintf("%s[%d]", field, i), "invalid query parameter name %q", p)
+				return nil, errf(index(field, i), "invalid query parameter name "+strconv.Quote(p))
 			}
 		}
 	}
@@ -344,7 +347,7 @@ func cookieNames(field string, v gjson.Result) ([]string, error) {
 	for i, c := range list {
 		for j := 0; j < len(c); j++ {
 			if !isTokenChar(c[j]) {
-				return nil, errf(fmt.Sprintf("%s[%d]", field, i), "invalid cookie name %q", c)
+				return nil, errf(index(field, i), "invalid cookie name "+strconv.Quote(c))
 			}
 		}
 	}
@@ -363,15 +366,15 @@ const maxClaimPathLength = 256
 // value. A name made of digits also indexes an array, as in gjson.
 func ClaimPath(s string) (string, error) {
 	if s == "" {
-		return "", fmt.Errorf("must not be empty")
+		return "", errors.New("must not be empty")
 	}
 	if len(s) > maxClaimPathLength {
-		return "", fmt.Errorf("longer than %d bytes", maxClaimPathLength)
+		return "", errors.New("longer than " + strconv.Itoa(maxClaimPathLength) + " bytes")
 	}
 	var path, name strings.Builder
 	flush := func() error {
 		if name.Len() == 0 {
-			return fmt.Errorf("empty name in claim path %q", s)
+			return errors.New("empty name in claim path " + strconv.Quote(s))
 		}
 		if path.Len() > 0 {
 			path.WriteByte('.')
@@ -384,7 +387,7 @@ func ClaimPath(s string) (string, error) {
 		switch c := s[i]; c {
 		case '\\':
 			if i+1 == len(s) || (s[i+1] != '.' && s[i+1] != '\\') {
-				return "", fmt.Errorf(`in claim path %q: a backslash must be followed by "." or "\"`, s)
+				return "", errors.New("in claim path " + strconv.Quote(s) + `: a backslash must be followed by "." or "\"`)
 			}
 			i++
 			name.WriteByte(s[i])
@@ -394,7 +397,7 @@ func ClaimPath(s string) (string, error) {
 			}
 		default:
 			if c < 0x20 || c == 0x7f {
-				return "", fmt.Errorf("claim path %q has a control character", s)
+				return "", errors.New("claim path " + strconv.Quote(s) + " has a control character")
 			}
 			name.WriteByte(c)
 		}
@@ -418,7 +421,7 @@ func filterStateName(field string, v gjson.Result) (string, error) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return "", errf(field, "invalid name %q: use letters, digits, '_', '-' and '.'", s)
+			return "", errf(field, "invalid name "+strconv.Quote(s)+": use letters, digits, '_', '-' and '.'")
 		}
 	}
 	return s, nil

@@ -13,11 +13,10 @@
 package hostcrypto
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rsa"
 	"errors"
-	"math/big"
+
+	"github.com/edgejwt/edgejwt/verifier"
 )
 
 // FunctionName is the foreign function's name in Envoy.
@@ -126,9 +125,6 @@ func uvarint(b []byte) (uint64, int) {
 // Object identifiers of SubjectPublicKeyInfo (RFC 3279, RFC 5480).
 var (
 	oidRSAEncryption = []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01}
-	oidECPublicKey   = []byte{0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01}
-	oidP256          = []byte{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}
-	oidP384          = []byte{0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22}
 	asn1Null         = []byte{0x05, 0x00}
 )
 
@@ -136,36 +132,39 @@ var (
 // SubjectPublicKeyInfo, written out by hand so that the filter does not
 // carry crypto/x509 (a large package) for it. Other keys give nil.
 func PublicKeyDER(pub any) []byte {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		rsaKey := tlv(0x30, append(asn1Int(k.N), asn1Int(big.NewInt(int64(k.E)))...))
-		alg := tlv(0x30, append(append([]byte{}, oidRSAEncryption...), asn1Null...))
-		return tlv(0x30, append(alg, bitString(rsaKey)...))
-	case *ecdsa.PublicKey:
-		var curve []byte
-		switch k.Curve {
-		case elliptic.P256():
-			curve = oidP256
-		case elliptic.P384():
-			curve = oidP384
-		default:
-			return nil
-		}
-		point, err := k.Bytes()
-		if err != nil {
-			return nil
-		}
-		alg := tlv(0x30, append(append([]byte{}, oidECPublicKey...), curve...))
-		return tlv(0x30, append(alg, bitString(point)...))
+	if k, ok := pub.(*rsa.PublicKey); ok {
+		return RSAPublicKeyDER(k.N.Bytes(), k.E)
 	}
-	return nil
+	return ecdsaPublicKeyDER(pub)
+}
+
+// RSAPublicKeyDER is PublicKeyDER for the RSA key of big-endian modulus n
+// and exponent e (see verifier.RSAKey).
+func RSAPublicKeyDER(n []byte, e int) []byte {
+	var eb []byte
+	for v := uint64(e); v > 0; v >>= 8 {
+		eb = append([]byte{byte(v)}, eb...)
+	}
+	rsaKey := tlv(0x30, append(asn1Int(n), asn1Int(eb)...))
+	alg := tlv(0x30, append(append([]byte{}, oidRSAEncryption...), asn1Null...))
+	return tlv(0x30, append(alg, bitString(rsaKey)...))
+}
+
+// Signature is a JWS signature as verify_signature takes it for the key k:
+// as it is for RSA, the DER SEQUENCE{r, s} for ECDSA. ok is false for an
+// ECDSA signature of the wrong size for the curve, which is invalid.
+func Signature(k *verifier.Key, sig []byte) (out []byte, ok bool) {
+	if k.RSA != nil {
+		return sig, true
+	}
+	return ecdsaSignature(k.Public, sig)
 }
 
 func bitString(b []byte) []byte { return tlv(0x03, append([]byte{0}, b...)) }
 
-// asn1Int is a DER INTEGER of a non-negative n.
-func asn1Int(n *big.Int) []byte {
-	b := n.Bytes()
+// asn1Int is a DER INTEGER of the non-negative big-endian b, without
+// leading zeros.
+func asn1Int(b []byte) []byte {
 	if len(b) == 0 || b[0]&0x80 != 0 {
 		b = append([]byte{0}, b...)
 	}
@@ -185,16 +184,4 @@ func tlv(tag byte, v []byte) []byte {
 		out = append(out, 0x83, byte(l>>16), byte(l>>8), byte(l))
 	}
 	return append(out, v...)
-}
-
-// ECDSASignatureDER turns a JWS ECDSA signature (r||s, each of size bytes)
-// into the DER SEQUENCE{r, s} that BoringSSL verifies. ok is false for a
-// signature of the wrong length, which no key of that size can verify.
-func ECDSASignatureDER(raw []byte, size int) (der []byte, ok bool) {
-	if size <= 0 || len(raw) != 2*size {
-		return nil, false
-	}
-	r := new(big.Int).SetBytes(raw[:size])
-	s := new(big.Int).SetBytes(raw[size:])
-	return tlv(0x30, append(asn1Int(r), asn1Int(s)...)), true
 }

@@ -2,11 +2,12 @@ package jwkscache
 
 import (
 	"errors"
-	"fmt"
-	"net/url"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/edgejwt/edgejwt/internal/httpuri"
 )
 
 // MaxDiscoverySize bounds an OpenID provider configuration document.
@@ -22,7 +23,7 @@ const DiscoveryPath = "/.well-known/openid-configuration"
 // http(s) URL.
 func ParseDiscovery(doc []byte, issuer string) (string, error) {
 	if len(doc) > MaxDiscoverySize {
-		return "", fmt.Errorf("discovery: document larger than %d bytes", MaxDiscoverySize)
+		return "", errors.New("discovery: document larger than " + strconv.Itoa(MaxDiscoverySize) + " bytes")
 	}
 	if !utf8.Valid(doc) || !gjson.ValidBytes(doc) {
 		return "", errors.New("discovery: not valid JSON")
@@ -39,8 +40,7 @@ func ParseDiscovery(doc []byte, issuer string) (string, error) {
 	if err != nil || ju.Type != gjson.String {
 		return "", errors.New("discovery: no jwks_uri string")
 	}
-	u, err := url.Parse(ju.Str)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(ju.Str) > 2048 {
+	if _, err := httpuri.Parse(ju.Str); err != nil || len(ju.Str) > 2048 {
 		return "", errors.New("discovery: jwks_uri is not an absolute http(s) URL")
 	}
 	return ju.Str, nil

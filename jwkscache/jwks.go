@@ -7,17 +7,13 @@ package jwkscache
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"encoding/base64"
 	"errors"
-	"fmt"
-	"math/big"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/edgejwt/edgejwt/hostcrypto"
+	"github.com/edgejwt/edgejwt/internal/errdetail"
 	"github.com/edgejwt/edgejwt/verifier"
 	"github.com/tidwall/gjson"
 )
@@ -60,7 +56,7 @@ func (s *KeySet) Key(kid, alg string) (*verifier.Key, error) {
 	for _, k := range s.keys {
 		if suits(k, alg) {
 			if found != nil {
-				return nil, fmt.Errorf("%w: token has no kid and several keys suit %s", verifier.ErrUnknownKID, alg)
+				return nil, errdetail.New(verifier.ErrUnknownKID, "token has no kid and several keys suit "+alg)
 			}
 			found = k
 		}
@@ -76,18 +72,14 @@ func suits(k *verifier.Key, alg string) bool {
 	if k.Algorithm != "" && k.Algorithm != alg {
 		return false
 	}
-	switch pub := k.Public.(type) {
-	case *rsa.PublicKey:
+	if k.RSA != nil {
 		switch alg {
 		case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
 			return true
 		}
-	case *ecdsa.PublicKey:
-		return (alg == "ES256" && pub.Curve == elliptic.P256()) || (alg == "ES384" && pub.Curve == elliptic.P384())
-	case ed25519.PublicKey:
-		return alg == "EdDSA"
+		return false
 	}
-	return false
+	return ecSuits(k.Public, alg) || okpSuits(k.Public, alg)
 }
 
 // Skipped describes a key of a document that was left out, for one log line.
@@ -98,7 +90,7 @@ type Skipped struct {
 }
 
 func (s Skipped) String() string {
-	return fmt.Sprintf("keys[%d] (kid %q): %s", s.Index, s.KID, s.Reason)
+	return "keys[" + strconv.Itoa(s.Index) + "] (kid " + strconv.Quote(s.KID) + "): " + s.Reason
 }
 
 // Parse parses a JWKS document (RFC 7517). Keys that cannot be used safely
@@ -106,7 +98,7 @@ func (s Skipped) String() string {
 // the same set; a document with no usable key is an error.
 func Parse(doc []byte) (set *KeySet, skipped []Skipped, err error) {
 	if len(doc) > MaxJWKSSize {
-		return nil, nil, fmt.Errorf("jwks: document larger than %d bytes", MaxJWKSSize)
+		return nil, nil, errors.New("jwks: document larger than " + strconv.Itoa(MaxJWKSSize) + " bytes")
 	}
 	if !utf8.Valid(doc) || !gjson.ValidBytes(doc) {
 		return nil, nil, errors.New("jwks: not valid JSON")
@@ -130,7 +122,7 @@ func Parse(doc []byte) (set *KeySet, skipped []Skipped, err error) {
 		switch {
 		case reason != "":
 		case len(set.keys) == MaxKeys:
-			reason = fmt.Sprintf("more than %d keys", MaxKeys)
+			reason = "more than " + strconv.Itoa(MaxKeys) + " keys"
 		case k.ID != "" && set.byKID[k.ID] != nil:
 			reason = "duplicate kid"
 		}
@@ -173,11 +165,11 @@ func uniqueMember(obj gjson.Result, name string) (gjson.Result, error) {
 	})
 	switch n {
 	case 0:
-		return found, fmt.Errorf("jwks: no %q member", name)
+		return found, errors.New("jwks: no " + strconv.Quote(name) + " member")
 	case 1:
 		return found, nil
 	}
-	return found, fmt.Errorf("jwks: %q appears more than once", name)
+	return found, errors.New("jwks: " + strconv.Quote(name) + " appears more than once")
 }
 
 // parseKey turns one JWK into a key, or says why it cannot be used.
@@ -197,11 +189,11 @@ func parseKey(jwk gjson.Result) (*verifier.Key, string) {
 		return true
 	})
 	if dup != "" {
-		return nil, fmt.Sprintf("member %q appears more than once", boundedName(dup))
+		return nil, "member " + strconv.Quote(boundedName(dup)) + " appears more than once"
 	}
 	for _, name := range []string{"kty", "kid", "use", "alg", "crv", "n", "e", "x", "y"} {
 		if v, ok := m[name]; ok && v.Type != gjson.String {
-			return nil, fmt.Sprintf("%q is not a string", name)
+			return nil, strconv.Quote(name) + " is not a string"
 		}
 	}
 	k := &verifier.Key{ID: m["kid"].String(), Algorithm: m["alg"].String(), Use: m["use"].String()}
@@ -217,7 +209,7 @@ func parseKey(jwk gjson.Result) (*verifier.Key, string) {
 	var reason string
 	switch kty := m["kty"].String(); kty {
 	case "RSA":
-		pub, reason = rsaKey(m["n"].String(), m["e"].String())
+		k.RSA, reason = rsaKey(m["n"].String(), m["e"].String())
 	case "EC":
 		pub, reason = ecKey(m["crv"].String(), m["x"].String(), m["y"].String())
 	case "OKP":
@@ -231,7 +223,11 @@ func parseKey(jwk gjson.Result) (*verifier.Key, string) {
 		return nil, reason
 	}
 	k.Public = pub
-	k.DER = hostcrypto.PublicKeyDER(pub)
+	if k.RSA != nil {
+		k.DER = hostcrypto.RSAPublicKeyDER(k.RSA.N, k.RSA.E)
+	} else {
+		k.DER = hostcrypto.PublicKeyDER(pub)
+	}
 	if k.Algorithm != "" && !suits(k, k.Algorithm) {
 		return nil, "alg " + boundedName(k.Algorithm) + " does not suit the key"
 	}
@@ -240,9 +236,9 @@ func parseKey(jwk gjson.Result) (*verifier.Key, string) {
 
 func boundedName(s string) string {
 	if len(s) > 32 {
-		return fmt.Sprintf("%q...", s[:32])
+		return strconv.Quote(s[:32]) + "..."
 	}
-	return fmt.Sprintf("%q", s)
+	return strconv.Quote(s)
 }
 
 func containsString(arr gjson.Result, s string) bool {
@@ -267,7 +263,7 @@ func b64(s string) ([]byte, bool) {
 	return b, err == nil
 }
 
-func rsaKey(n64, e64 string) (crypto.PublicKey, string) {
+func rsaKey(n64, e64 string) (*verifier.RSAKey, string) {
 	n, ok := b64(n64)
 	if !ok || len(n) == 0 || n[0] == 0 {
 		return nil, "n is not a minimal base64url integer"
@@ -276,12 +272,12 @@ func rsaKey(n64, e64 string) (crypto.PublicKey, string) {
 	if !ok || len(e) == 0 || e[0] == 0 || len(e) > 4 {
 		return nil, "e is not a minimal base64url integer"
 	}
-	bits := new(big.Int).SetBytes(n).BitLen()
+	bits := (&verifier.RSAKey{N: n}).BitLen()
 	if bits < MinRSABits {
-		return nil, fmt.Sprintf("RSA modulus of %d bits, under %d", bits, MinRSABits)
+		return nil, "RSA modulus of " + strconv.Itoa(bits) + " bits, under " + strconv.Itoa(MinRSABits)
 	}
 	if bits > MaxRSABits {
-		return nil, fmt.Sprintf("RSA modulus of %d bits, over %d", bits, MaxRSABits)
+		return nil, "RSA modulus of " + strconv.Itoa(bits) + " bits, over " + strconv.Itoa(MaxRSABits)
 	}
 	var ev uint64
 	for _, b := range e {
@@ -290,40 +286,5 @@ func rsaKey(n64, e64 string) (crypto.PublicKey, string) {
 	if ev < 3 || ev%2 == 0 || ev > maxRSAExponent {
 		return nil, "RSA exponent is not an odd number from 3 to 2^31-1"
 	}
-	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(ev)}, ""
-}
-
-func ecKey(crv, x64, y64 string) (crypto.PublicKey, string) {
-	var curve elliptic.Curve
-	switch crv {
-	case "P-256":
-		curve = elliptic.P256()
-	case "P-384":
-		curve = elliptic.P384()
-	default:
-		return nil, "unsupported EC curve " + boundedName(crv)
-	}
-	size := (curve.Params().BitSize + 7) / 8
-	x, okx := b64(x64)
-	y, oky := b64(y64)
-	if !okx || !oky || len(x) != size || len(y) != size {
-		return nil, "EC coordinates are not base64url of the curve's size"
-	}
-	point := append(append([]byte{4}, x...), y...)
-	pub, err := ecdsa.ParseUncompressedPublicKey(curve, point)
-	if err != nil {
-		return nil, "EC point is not on the curve"
-	}
-	return pub, ""
-}
-
-func okpKey(crv, x64 string) (crypto.PublicKey, string) {
-	if crv != "Ed25519" {
-		return nil, "unsupported OKP curve " + boundedName(crv)
-	}
-	x, ok := b64(x64)
-	if !ok || len(x) != ed25519.PublicKeySize {
-		return nil, "Ed25519 key is not 32 bytes of base64url"
-	}
-	return ed25519.PublicKey(x), ""
+	return &verifier.RSAKey{N: n, E: int(ev)}, ""
 }

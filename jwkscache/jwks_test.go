@@ -227,11 +227,16 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("kept %d keys", set.Len())
 		}
 		for _, k := range set.keys {
-			switch pub := k.Public.(type) {
-			case *rsa.PublicKey:
-				if pub.N.BitLen() < MinRSABits || pub.E < 3 || pub.E%2 == 0 {
-					t.Fatalf("unsafe RSA key kept: %d bits, e=%d", pub.N.BitLen(), pub.E)
+			if pub := k.RSA; pub != nil {
+				if k.Public != nil {
+					t.Fatalf("key with both an RSA key and a %T", k.Public)
 				}
+				if pub.BitLen() < MinRSABits || pub.E < 3 || pub.E%2 == 0 {
+					t.Fatalf("unsafe RSA key kept: %d bits, e=%d", pub.BitLen(), pub.E)
+				}
+				continue
+			}
+			switch pub := k.Public.(type) {
 			case ed25519.PublicKey:
 				if len(pub) != ed25519.PublicKeySize {
 					t.Fatalf("Ed25519 key of %d bytes kept", len(pub))

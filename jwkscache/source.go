@@ -3,10 +3,11 @@ package jwkscache
 import (
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgejwt/edgejwt/internal/errdetail"
 )
 
 // Store is the shared-data API of the proxy-wasm host, as package main
@@ -186,7 +187,7 @@ func (s *Source) FetchSucceeded(now time.Time, doc []byte, cacheControl string) 
 	for range 8 {
 		_, cas, _, gerr := s.store.Get(s.entryKey)
 		if gerr != nil {
-			return docChanged, skipped, fmt.Errorf("%w: reading shared data: %v", ErrNotShared, gerr)
+			return docChanged, skipped, errdetail.New(ErrNotShared, "reading shared data: "+gerr.Error())
 		}
 		serr := s.store.Set(s.entryKey, val, cas)
 		if serr == nil {
@@ -194,10 +195,10 @@ func (s *Source) FetchSucceeded(now time.Time, doc []byte, cacheControl string) 
 			return docChanged, skipped, nil
 		}
 		if !errors.Is(serr, ErrCASMismatch) {
-			return docChanged, skipped, fmt.Errorf("%w: writing shared data: %v", ErrNotShared, serr)
+			return docChanged, skipped, errdetail.New(ErrNotShared, "writing shared data: "+serr.Error())
 		}
 	}
-	return docChanged, skipped, fmt.Errorf("%w: shared data kept changing", ErrNotShared)
+	return docChanged, skipped, errdetail.New(ErrNotShared, "shared data kept changing")
 }
 
 // FetchFailed records a failed fetch: the lease is held for the backoff

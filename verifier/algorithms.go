@@ -2,9 +2,6 @@ package verifier
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -41,14 +38,36 @@ var algNames = [numAlgorithms]string{
 	algEdDSA: "EdDSA",
 }
 
-// SupportedAlgorithms returns the JWS algorithm names this package can
-// verify, in a fixed order.
+// SupportedAlgorithms returns the JWS algorithm names this build of the
+// package can verify, in a fixed order. The default build has all nine;
+// the build tags edgejwt_no_ecdsa and edgejwt_no_eddsa leave out ES256/
+// ES384 and EdDSA (and the standard-library code behind them).
 func SupportedAlgorithms() []string {
 	out := make([]string, 0, numAlgorithms-1)
 	for a := algRS256; a < numAlgorithms; a++ {
-		out = append(out, algNames[a])
+		if a.compiled() {
+			out = append(out, algNames[a])
+		}
 	}
 	return out
+}
+
+// Compiled reports whether name is an algorithm this build can verify.
+func Compiled(name string) bool { return lookupAlgorithm(name).compiled() }
+
+// Known reports whether name is one of the nine algorithms the filter
+// implements, whether or not this build compiled it in.
+func Known(name string) bool { return lookupAlgorithm(name) != algUnknown }
+
+// compiled reports whether this build verifies a.
+func (a algorithm) compiled() bool {
+	switch a {
+	case algES256, algES384:
+		return ecdsaCompiled
+	case algEdDSA:
+		return eddsaCompiled
+	}
+	return a != algUnknown && a < numAlgorithms
 }
 
 // lookupAlgorithm maps an exact, case-sensitive JWS alg name to an
@@ -106,7 +125,7 @@ const minRSABits = 2048
 // checkKey reports whether k may verify a token signed with a. A key that
 // does not fit is reported as ErrUnknownKID: no usable key matched.
 func checkKey(a algorithm, k *Key) error {
-	if k == nil || k.Public == nil {
+	if k == nil || k.RSA == nil && k.Public == nil {
 		return errNilKey
 	}
 	if k.Algorithm != "" && k.Algorithm != a.String() {
@@ -117,98 +136,51 @@ func checkKey(a algorithm, k *Key) error {
 	}
 	switch a {
 	case algRS256, algRS384, algRS512, algPS256, algPS384, algPS512:
-		pub, ok := k.Public.(*rsa.PublicKey)
-		if !ok {
+		pub := k.RSA
+		if pub == nil {
 			return errKeyType
 		}
-		if pub == nil || pub.N == nil {
+		if len(pub.N) == 0 || pub.E == 0 {
 			return errKeyIncomplete
 		}
-		if pub.N.BitLen() < minRSABits {
+		if pub.BitLen() < minRSABits {
 			return errKeyRSASize
 		}
 	case algES256, algES384:
-		pub, ok := k.Public.(*ecdsa.PublicKey)
-		if !ok {
-			return errKeyType
-		}
-		if pub == nil || pub.Curve == nil || pub.X == nil || pub.Y == nil {
-			return errKeyIncomplete
-		}
-		if pub.Curve.Params() != curveFor(a).Params() {
-			return errKeyCurve
-		}
+		return checkECDSAKey(a, k)
 	case algEdDSA:
-		pub, ok := k.Public.(ed25519.PublicKey)
-		if !ok {
-			return errKeyType
-		}
-		// ed25519.Verify panics on any other length.
-		if len(pub) != ed25519.PublicKeySize {
-			return errKeyEd25519Len
-		}
+		return checkEdDSAKey(k)
 	default:
 		return errAlgUnknown
 	}
 	return nil
 }
 
-func curveFor(a algorithm) elliptic.Curve {
-	if a == algES384 {
-		return elliptic.P384()
-	}
-	return elliptic.P256()
-}
-
-// verifySignature checks sig over input with pub, which checkKey accepted
+// verifySignature checks sig over input with k, which checkKey accepted
 // for a. It returns nil or an error wrapping ErrBadSignature.
-func verifySignature(a algorithm, pub crypto.PublicKey, input, sig []byte) error {
+func verifySignature(a algorithm, k *Key, input, sig []byte) error {
 	switch a {
 	case algRS256, algRS384, algRS512, algPS256, algPS384, algPS512:
 		// The RSA functions keep their arguments, so the digest escapes;
 		// it is declared here so that only this branch pays for it.
 		var sum [sha512.Size]byte
 		h, digest := hashInput(a, input, &sum)
-		k := pub.(*rsa.PublicKey)
+		pub := k.RSA.publicKey()
 		var err error
 		switch a {
 		case algPS256, algPS384, algPS512:
-			err = rsa.VerifyPSS(k, h, digest, sig, &pssOptions)
+			err = rsa.VerifyPSS(pub, h, digest, sig, &pssOptions)
 		default:
-			err = rsa.VerifyPKCS1v15(k, h, digest, sig)
+			err = rsa.VerifyPKCS1v15(pub, h, digest, sig)
 		}
 		if err != nil {
 			return ErrBadSignature
 		}
 		return nil
 	case algES256, algES384:
-		size := 32
-		if a == algES384 {
-			size = 48
-		}
-		if len(sig) != 2*size {
-			return errSigLength
-		}
-		// One scratch value for digest and DER, as both escape into
-		// crypto/ecdsa.
-		var scratch struct {
-			sum [sha512.Size]byte
-			der [maxDERSignature]byte
-		}
-		_, digest := hashInput(a, input, &scratch.sum)
-		enc := rawToDER(scratch.der[:0], sig[:size], sig[size:])
-		if enc == nil || !ecdsa.VerifyASN1(pub.(*ecdsa.PublicKey), digest, enc) {
-			return ErrBadSignature
-		}
-		return nil
+		return verifyECDSA(a, k.Public, input, sig)
 	case algEdDSA:
-		if len(sig) != ed25519.SignatureSize {
-			return errSigLength
-		}
-		if !ed25519.Verify(pub.(ed25519.PublicKey), input, sig) {
-			return ErrBadSignature
-		}
-		return nil
+		return verifyEdDSA(k.Public, input, sig)
 	}
 	return errAlgUnknown
 }
@@ -227,47 +199,4 @@ func hashInput(a algorithm, input []byte, sum *[sha512.Size]byte) (crypto.Hash, 
 		d := sha256.Sum256(input)
 		return crypto.SHA256, sum[:copy(sum[:], d[:])]
 	}
-}
-
-// maxDERSignature bounds the DER form of a P-384 signature: SEQUENCE of two
-// INTEGERs of at most 48 bytes plus a sign byte, all with short lengths.
-const maxDERSignature = 2 + 2*(2+1+48)
-
-// rawToDER appends the ASN.1 DER ECDSA-Sig-Value for the big-endian r and s
-// to dst, as ecdsa.VerifyASN1 expects; this avoids the big.Int round trip of
-// ecdsa.Verify. It returns nil if r or s is zero, which is never valid.
-func rawToDER(dst, r, s []byte) []byte {
-	r, s = trimZeros(r), trimZeros(s)
-	if len(r) == 0 || len(s) == 0 {
-		return nil
-	}
-	body := intLen(r) + intLen(s)
-	dst = append(dst, 0x30, byte(body))
-	dst = appendInt(dst, r)
-	return appendInt(dst, s)
-}
-
-func trimZeros(b []byte) []byte {
-	for len(b) > 0 && b[0] == 0 {
-		b = b[1:]
-	}
-	return b
-}
-
-// intLen is the encoded size of a positive INTEGER with magnitude b.
-func intLen(b []byte) int {
-	n := len(b)
-	if b[0]&0x80 != 0 {
-		n++
-	}
-	return 2 + n
-}
-
-func appendInt(dst, b []byte) []byte {
-	if b[0]&0x80 != 0 {
-		dst = append(dst, 0x02, byte(len(b)+1), 0)
-	} else {
-		dst = append(dst, 0x02, byte(len(b)))
-	}
-	return append(dst, b...)
 }

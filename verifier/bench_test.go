@@ -27,7 +27,7 @@ func BenchmarkParse(b *testing.B) {
 func benchmarkVerify(b *testing.B, alg string) {
 	raw := benchToken(b, alg)
 	v := newVerifier(b, nil)
-	keys := fixedKey(&Key{ID: "k1", Public: testkeys.Get().Public(alg)})
+	keys := fixedKey(keyOf(&Key{ID: "k1"}, testkeys.Get().Public(alg)))
 	tok, err := Parse(raw, 0)
 	if err != nil {
 		b.Fatal(err)
@@ -49,7 +49,7 @@ func BenchmarkVerifyEdDSA(b *testing.B) { benchmarkVerify(b, "EdDSA") }
 func BenchmarkParseVerifyRS256(b *testing.B) {
 	raw := benchToken(b, "RS256")
 	v := newVerifier(b, nil)
-	keys := fixedKey(&Key{Public: testkeys.Get().Public("RS256")})
+	keys := fixedKey(keyOf(&Key{}, testkeys.Get().Public("RS256")))
 	b.ReportAllocs()
 	for b.Loop() {
 		tok, err := Parse(raw, 0)

@@ -2,7 +2,8 @@ package verifier
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/edgejwt/edgejwt/internal/errdetail"
 )
 
 // Sentinel errors, one per client-visible reason. Their texts are fixed and
@@ -58,11 +59,9 @@ func Reason(err error) string {
 	return "invalid token"
 }
 
-// detail wraps a sentinel with a fixed, log-only explanation. Errors built
-// with it at package level cost nothing on the request path.
-func detail(sentinel error, msg string) error {
-	return fmt.Errorf("%w: %s", sentinel, msg)
-}
+// detail wraps a sentinel with a log-only explanation. Errors built with it
+// at package level cost nothing on the request path.
+func detail(sentinel error, msg string) error { return errdetail.New(sentinel, msg) }
 
 // Fixed errors for the structural checks, built once.
 var (

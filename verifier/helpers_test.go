@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"crypto"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"strings"
@@ -35,7 +36,7 @@ func defaultKeys() KeySource {
 		if kid == "unknown" {
 			return nil, ErrUnknownKID
 		}
-		return &Key{ID: kid, Public: k.Public(alg)}, nil
+		return keyOf(&Key{ID: kid}, k.Public(alg)), nil
 	})
 }
 
@@ -44,7 +45,7 @@ func fixedKey(key *Key) KeySource {
 	return keySourceFunc(func(string, string) (*Key, error) { return key, nil })
 }
 
-func pubKey(pub crypto.PublicKey) KeySource { return fixedKey(&Key{Public: pub}) }
+func pubKey(pub crypto.PublicKey) KeySource { return fixedKey(keyOf(&Key{}, pub)) }
 
 // hdr is a typical header for alg.
 func hdr(alg string) string { return fmt.Sprintf(`{"alg":%q,"typ":"JWT","kid":"k1"}`, alg) }
@@ -126,4 +127,21 @@ func replaceSegment(token string, i int, s string) string {
 	parts := strings.Split(token, ".")
 	parts[i] = s
 	return strings.Join(parts, ".")
+}
+
+// keyOf puts pub into k where the verifier expects it: RSA keys in k.RSA,
+// any other in k.Public.
+func keyOf(k *Key, pub crypto.PublicKey) *Key {
+	if r, ok := pub.(*rsa.PublicKey); ok {
+		switch {
+		case r == nil:
+		case r.N == nil:
+			k.RSA = &RSAKey{E: r.E}
+		default:
+			k.RSA = &RSAKey{N: r.N.Bytes(), E: r.E}
+		}
+	} else {
+		k.Public = pub
+	}
+	return k
 }

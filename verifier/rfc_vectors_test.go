@@ -155,9 +155,9 @@ func rfc7515Verifier(t *testing.T, alg string) *Verifier {
 }
 
 func TestRFC7515Examples(t *testing.T) {
-	rsaKey := &Key{Public: rsaJWK(t, rfc7515A2N, rfc7515A2E)}
-	ecKey := &Key{Public: ecJWK(t, elliptic.P256(), rfc7515A3X, rfc7515A3Y)}
-	p521 := &Key{Public: ecJWK(t, elliptic.P521(), rfc7515A4X, rfc7515A4Y)}
+	rsaKey := keyOf(&Key{}, rsaJWK(t, rfc7515A2N, rfc7515A2E))
+	ecKey := keyOf(&Key{}, ecJWK(t, elliptic.P256(), rfc7515A3X, rfc7515A3Y))
+	p521 := keyOf(&Key{}, ecJWK(t, elliptic.P521(), rfc7515A4X, rfc7515A4Y))
 
 	t.Run("A.2 RS256", func(t *testing.T) {
 		tok, err := Parse(rfc7515A2, 0)
@@ -263,14 +263,14 @@ func TestRFC7520Examples(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			input, sig := split(tc.tok)
-			if err := checkKey(tc.alg, &Key{Public: rsaPub}); err != nil {
+			if err := checkKey(tc.alg, keyOf(&Key{}, rsaPub)); err != nil {
 				t.Fatalf("the RFC key does not fit %v: %v", tc.alg, err)
 			}
-			if err := verifySignature(tc.alg, rsaPub, input, sig); err != nil {
+			if err := verifySignature(tc.alg, keyOf(&Key{}, rsaPub), input, sig); err != nil {
 				t.Errorf("the RFC's %v signature is refused: %v", tc.alg, err)
 			}
 			input[len(input)-1] ^= 1
-			if err := verifySignature(tc.alg, rsaPub, input, sig); !errors.Is(err, ErrBadSignature) {
+			if err := verifySignature(tc.alg, keyOf(&Key{}, rsaPub), input, sig); !errors.Is(err, ErrBadSignature) {
 				t.Errorf("altered input: %v", err)
 			}
 			// The payload is a quotation, not a claims set: no JWT.
@@ -291,7 +291,7 @@ func TestRFC7520Examples(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := newVerifier(t, nil).Verify(tok, fixedKey(&Key{Public: p521})); !errors.Is(err, ErrUnsupportedAlg) {
+		if _, err := newVerifier(t, nil).Verify(tok, fixedKey(keyOf(&Key{}, p521))); !errors.Is(err, ErrUnsupportedAlg) {
 			t.Errorf("ES512 header on a JWT: %v", err)
 		}
 	})
@@ -305,7 +305,7 @@ func TestRFC7520Examples(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Whatever key the source offers, even the RSA public key.
-		if _, err := newVerifier(t, nil).Verify(tok, fixedKey(&Key{Public: rsaPub})); !errors.Is(err, ErrUnsupportedAlg) {
+		if _, err := newVerifier(t, nil).Verify(tok, fixedKey(keyOf(&Key{}, rsaPub))); !errors.Is(err, ErrUnsupportedAlg) {
 			t.Errorf("HS256 header on a JWT: %v", err)
 		}
 		if _, err := New(Options{Issuer: "joe", Algorithms: []string{"HS256"}}); err == nil {

@@ -41,7 +41,7 @@ func TestVerifyEveryAlgorithm(t *testing.T) {
 				t.Errorf("JSON = %s", claims.JSON())
 			}
 			// The same token with the key's alg set explicitly.
-			key := &Key{ID: "k1", Algorithm: alg, Use: "sig", Public: k.Public(alg)}
+			key := keyOf(&Key{ID: "k1", Algorithm: alg, Use: "sig"}, k.Public(alg))
 			if _, err := v.Verify(tok, fixedKey(key)); err != nil {
 				t.Fatalf("Verify with alg-tagged key: %v", err)
 			}
@@ -142,9 +142,9 @@ func TestVerifyErrors(t *testing.T) {
 		{name: "key source returns nil key", raw: rs256, keys: fixedKey(nil), want: ErrUnknownKID},
 		{name: "nil key source", raw: rs256, keys: KeySource(nil), want: ErrUnknownKID},
 		{name: "key with nil public", raw: rs256, keys: fixedKey(&Key{}), want: ErrUnknownKID},
-		{name: "key alg mismatch", raw: rs256, keys: fixedKey(&Key{Algorithm: "PS256", Public: rsaPub}), want: ErrUnknownKID},
-		{name: "key alg case mismatch", raw: rs256, keys: fixedKey(&Key{Algorithm: "rs256", Public: rsaPub}), want: ErrUnknownKID},
-		{name: "key use enc", raw: rs256, keys: fixedKey(&Key{Use: "enc", Public: rsaPub}), want: ErrUnknownKID},
+		{name: "key alg mismatch", raw: rs256, keys: fixedKey(keyOf(&Key{Algorithm: "PS256"}, rsaPub)), want: ErrUnknownKID},
+		{name: "key alg case mismatch", raw: rs256, keys: fixedKey(keyOf(&Key{Algorithm: "rs256"}, rsaPub)), want: ErrUnknownKID},
+		{name: "key use enc", raw: rs256, keys: fixedKey(keyOf(&Key{Use: "enc"}, rsaPub)), want: ErrUnknownKID},
 		{name: "RS256 with EC key", raw: rs256, keys: pubKey(&k.P256.PublicKey), want: ErrUnknownKID},
 		{name: "RS256 with Ed25519 key", raw: rs256, keys: pubKey(k.Ed25519.Public()), want: ErrUnknownKID},
 		{name: "RS256 with RSA private key", raw: rs256, keys: pubKey(k.RSA), want: ErrUnknownKID},
@@ -224,7 +224,7 @@ func TestVerifyOrder(t *testing.T) {
 	called := false
 	keys := keySourceFunc(func(kid, alg string) (*Key, error) {
 		called = true
-		return &Key{Public: &k.RSA.PublicKey}, nil
+		return keyOf(&Key{}, &k.RSA.PublicKey), nil
 	})
 	_, err = newVerifier(t, nil).Verify(tok, keys)
 	checkErr(t, err, ErrBadSignature, badSig)
@@ -272,7 +272,7 @@ func TestKeySourceArguments(t *testing.T) {
 	var gotKid, gotAlg string
 	keys := keySourceFunc(func(kid, alg string) (*Key, error) {
 		gotKid, gotAlg = kid, alg
-		return &Key{Public: k.Public(alg)}, nil
+		return keyOf(&Key{}, k.Public(alg)), nil
 	})
 	v := newVerifier(t, nil)
 	for _, tc := range []struct{ header, kid string }{
@@ -388,9 +388,9 @@ func TestSignatureChecker(t *testing.T) {
 	es := mustParse(t, k.Token("ES256", `{"alg":"ES256","kid":"e"}`, payload))
 	keys := keySourceFunc(func(kid, _ string) (*Key, error) {
 		if kid == "e" {
-			return &Key{ID: "e", Public: k.Public("ES256")}, nil
+			return keyOf(&Key{ID: "e"}, k.Public("ES256")), nil
 		}
-		return &Key{ID: "r", Public: k.Public("RS256")}, nil
+		return keyOf(&Key{ID: "r"}, k.Public("RS256")), nil
 	})
 	tests := []struct {
 		name      string
