@@ -57,7 +57,7 @@ fuzz:
 
 ## e2e: the end-to-end suite: real Envoy, the freshly built filter, a test issuer and upstream
 e2e: build build-crashtest
-	ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" EDGEJWT_WASM="$(CURDIR)/$(WASM)" \
+	ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" EDGEJWT_WASM="$(CURDIR)/$(WASM)" EDGEJWT_RSA_WASM="$(CURDIR)/$(WASM_RSA)" \
 	  EDGEJWT_CRASHTEST_WASM="$(CURDIR)/$(CRASH_WASM)" $(GO) test -count=1 -v ./e2e/
 
 ## build-crashtest: the test-only build whose VM a request can crash (e2e TestVMCrashFailsClosed)
@@ -92,15 +92,20 @@ clean:
 OCI_TAG  ?= dev
 OCI_PUSH ?=
 
-## oci: the filter as an OCI image for Istio, without Docker: build/oci (OCI image layout) and
-##      build/edgejwt-oci.tar; prints the manifest digest to pin. OCI_PUSH=... pushes it too.
+## oci: the filter as two OCI images for Istio and Envoy Gateway, without Docker: the default
+##      build (build/oci, build/edgejwt-oci.tar, tag OCI_TAG) and the RSA-only build
+##      (build/oci-rsa, build/edgejwt-rsa-oci.tar, tag OCI_TAG-rsa); prints each manifest
+##      digest to pin. OCI_PUSH=REGISTRY/REPO:TAG pushes both (the second as TAG-rsa).
 oci: build
 	$(GO) run ./cmd/oci -wasm $(WASM) -out build/oci -archive build/edgejwt-oci.tar \
 	  -tag $(OCI_TAG) $(if $(OCI_PUSH),-push $(OCI_PUSH))
+	$(GO) run ./cmd/oci -wasm $(WASM_RSA) -out build/oci-rsa -archive build/edgejwt-rsa-oci.tar \
+	  -tag $(OCI_TAG)-rsa $(if $(OCI_PUSH),-push $(OCI_PUSH)-rsa)
 
-## e2e-matrix: the end-to-end suite against several Envoy releases (ENVOY_VERSIONS="1.39.0 1.39.3 1.40.0")
-e2e-matrix: build
-	EDGEJWT_WASM="$(CURDIR)/$(WASM)" ./scripts/e2e-matrix.sh
+## e2e-matrix: the end-to-end suite against every supported Envoy release (ENVOY_VERSIONS="1.36.4 1.37.0 1.38.2 1.39.3 1.40.0")
+e2e-matrix: build build-crashtest
+	EDGEJWT_WASM="$(CURDIR)/$(WASM)" EDGEJWT_RSA_WASM="$(CURDIR)/$(WASM_RSA)" \
+	  EDGEJWT_CRASHTEST_WASM="$(CURDIR)/$(CRASH_WASM)" ./scripts/e2e-matrix.sh
 
 .PHONY: bench
 

@@ -42,67 +42,82 @@ func TestBadConfiguration(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			iss, err := devservers.StartIssuer(0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(iss.Close)
-			echo, err := devservers.StartEcho(0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(echo.Close)
-
-			rule := defaultRule(iss)
-			tc.rule(rule)
-			top := map[string]any{"jwtRules": []any{rule}}
-			release := acquireStartSlot()
-			defer release()
-			e := launchEnvoy(t, envoyConfig{
-				PluginConfig: string(mustJSON(top)),
-				UpstreamPort: echo.Port(),
-				JWKSClusters: []cluster{{Name: jwksCluster, Port: iss.Port()}},
-				BadConfig:    true,
-			})
-
-			exited, runErr, serving := awaitExitOrServe(e, readyTimeout)
-			release()
-			if serving {
-				// Not what Envoy 1.40 does; whatever it does instead, it
-				// must not serve.
-				s := &stack{issuer: iss, echo: echo, envoy: e, client: newClient()}
-				a, err := s.trySend(t.Name(), bearer(iss.MustMint(iss.StandardClaims("alice", audience, time.Hour))))
-				t.Fatalf("envoy serves with a bad filter configuration, want exit status 1; a request got %d %s %v", a.status, short(a.body), err)
-			}
-			if !exited {
-				t.Fatalf("envoy still running %v after starting with a bad filter configuration, want exit status 1", readyTimeout)
-			}
-			// It exited by itself (launchEnvoy's context was not cancelled).
-			// func-e v1.6.0 reports a failed readiness wait in place of the
-			// exit status once Envoy's admin server was up (as here), so the
-			// status is only checked when func-e passes it on.
-			var exitErr *exec.ExitError
-			switch {
-			case runErr == nil:
-				t.Error("envoy exited with status 0, want non-zero")
-			case errors.As(runErr, &exitErr) && exitErr.ExitCode() == 0:
-				t.Errorf("envoy exited with %v, want non-zero", runErr)
-			}
-
-			log := e.log.String()
-			critical := regexp.MustCompile(`\[critical\]\[wasm\].*edgejwt: config: .*` + regexp.QuoteMeta(tc.field))
-			if !critical.MatchString(log) {
-				t.Errorf("log has no [critical][wasm] line naming %q", tc.field)
-			}
-			const bt = "`"
-			fatal := regexp.MustCompile(`(?s)\[critical\]\[main\][^\n]*error ` + bt + `Unable to create Wasm plugin edgejwt` + bt + ` initializing config.*\[main\][^\n]* exiting`)
-			if !fatal.MatchString(log) {
-				t.Error("log lacks Envoy's fatal \"error `Unable to create Wasm plugin edgejwt` initializing config\" followed by \"exiting\"")
-			}
-			if n := len(echo.Requests()); n != 0 {
-				t.Errorf("upstream saw %d requests", n)
-			}
+			expectRefusedAtStart(t, "", tc.rule, nil, tc.field)
 		})
+	}
+}
+
+// expectRefusedAtStart starts Envoy with the filter build wasm ("" for the
+// one under test) configured with the default rule changed by rule and top
+// merged into the top level, and checks that the filter refuses it, naming
+// field, and that Envoy then exits without serving.
+func expectRefusedAtStart(t *testing.T, wasm string, rule func(map[string]any), top map[string]any, field string) {
+	t.Helper()
+	iss, err := devservers.StartIssuer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	echo, err := devservers.StartEcho(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(echo.Close)
+
+	r := defaultRule(iss)
+	if rule != nil {
+		rule(r)
+	}
+	doc := map[string]any{"jwtRules": []any{r}}
+	for k, v := range top {
+		doc[k] = v
+	}
+	release := acquireStartSlot()
+	defer release()
+	e := launchEnvoy(t, envoyConfig{
+		PluginConfig: string(mustJSON(doc)),
+		UpstreamPort: echo.Port(),
+		JWKSClusters: []cluster{{Name: jwksCluster, Port: iss.Port()}},
+		Wasm:         wasm,
+		BadConfig:    true,
+	})
+
+	exited, runErr, serving := awaitExitOrServe(e, readyTimeout)
+	release()
+	if serving {
+		// Not what Envoy 1.40 does; whatever it does instead, it
+		// must not serve.
+		s := &stack{issuer: iss, echo: echo, envoy: e, client: newClient()}
+		a, err := s.trySend(t.Name(), bearer(iss.MustMint(iss.StandardClaims("alice", audience, time.Hour))))
+		t.Fatalf("envoy serves with a bad filter configuration, want exit status 1; a request got %d %s %v", a.status, short(a.body), err)
+	}
+	if !exited {
+		t.Fatalf("envoy still running %v after starting with a bad filter configuration, want exit status 1", readyTimeout)
+	}
+	// It exited by itself (launchEnvoy's context was not cancelled).
+	// func-e v1.6.0 reports a failed readiness wait in place of the
+	// exit status once Envoy's admin server was up (as here), so the
+	// status is only checked when func-e passes it on.
+	var exitErr *exec.ExitError
+	switch {
+	case runErr == nil:
+		t.Error("envoy exited with status 0, want non-zero")
+	case errors.As(runErr, &exitErr) && exitErr.ExitCode() == 0:
+		t.Errorf("envoy exited with %v, want non-zero", runErr)
+	}
+
+	log := e.log.String()
+	critical := regexp.MustCompile(`\[critical\]\[wasm\].*edgejwt: config: .*` + regexp.QuoteMeta(field))
+	if !critical.MatchString(log) {
+		t.Errorf("log has no [critical][wasm] line naming %q", field)
+	}
+	const bt = "`"
+	fatal := regexp.MustCompile(`(?s)\[critical\]\[main\][^\n]*error ` + bt + `Unable to create Wasm plugin edgejwt` + bt + ` initializing config.*\[main\][^\n]* exiting`)
+	if !fatal.MatchString(log) {
+		t.Error("log lacks Envoy's fatal \"error `Unable to create Wasm plugin edgejwt` initializing config\" followed by \"exiting\"")
+	}
+	if n := len(echo.Requests()); n != 0 {
+		t.Errorf("upstream saw %d requests", n)
 	}
 }
 

@@ -1,21 +1,10 @@
 package e2e
 
 import (
-	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-)
-
-var (
-	crashWasmOnce sync.Once
-	crashWasmPath string
-	crashWasmErr  error
 )
 
 // crashWasm is the test-only build of the filter (crashtest.go) in which a
@@ -23,29 +12,10 @@ var (
 // $EDGEJWT_CRASHTEST_WASM, or built from this checkout on first use.
 func crashWasm(t *testing.T) string {
 	t.Helper()
-	crashWasmOnce.Do(func() {
-		if p := os.Getenv("EDGEJWT_CRASHTEST_WASM"); p != "" {
-			crashWasmPath, crashWasmErr = filepath.Abs(p)
-			return
-		}
-		dir, err := os.MkdirTemp("", "edgejwt-crashtest-")
-		if err != nil {
-			crashWasmErr = err
-			return
-		}
-		crashWasmPath = filepath.Join(dir, "edgejwt-crashtest.wasm")
-		cmd := exec.Command("./scripts/build-wasm.sh", crashWasmPath)
-		cmd.Dir = ".."
-		cmd.Env = append(os.Environ(), "EXTRA_TAGS=crashtest")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			crashWasmErr = fmt.Errorf("building the crashtest filter: %v\n%s", err, out)
-		}
-	})
-	if crashWasmErr != nil {
-		t.Fatal(crashWasmErr)
-	}
-	return crashWasmPath
+	return crashBuild.path(t)
 }
+
+var crashBuild = &variantBuild{env: "EDGEJWT_CRASHTEST_WASM", name: "edgejwt-crashtest.wasm", flags: []string{"-tags", "crashtest"}}
 
 // TestVMCrashFailsClosed: when the Wasm VM dies in the middle of a request
 // (a Go runtime fatal error, from the test-only crashtest build), Envoy
