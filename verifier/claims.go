@@ -61,15 +61,15 @@ func (v *Verifier) checkClaims(c *registered) error {
 	now := v.now()
 	nowSec := float64(now.Unix()) + float64(now.Nanosecond())/float64(time.Second)
 
-	exp, hasExp, err := numericDate(c[claimExp], errExpType)
+	exp, hasExp, err := numericDate(c[claimExp], errExpType, errExpRange)
 	if err != nil {
 		return err
 	}
-	nbf, hasNbf, err := numericDate(c[claimNbf], errNbfType)
+	nbf, hasNbf, err := numericDate(c[claimNbf], errNbfType, errNbfRange)
 	if err != nil {
 		return err
 	}
-	iat, hasIat, err := numericDate(c[claimIat], errIatType)
+	iat, hasIat, err := numericDate(c[claimIat], errIatType, errIatRange)
 	if err != nil {
 		return err
 	}
@@ -131,14 +131,27 @@ func (v *Verifier) checkClaims(c *registered) error {
 	return nil
 }
 
+// NumericDate bounds: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the
+// range of RFC 3339 dates (and of what jwt_authn can represent). A value
+// outside, or not finite (JSON allows 1e400, which reads as +Inf: a token
+// that never expires), is an invalid claim, never a date.
+const (
+	minNumericDate = -62135596800
+	maxNumericDate = 253402300799
+)
+
 // numericDate returns a NumericDate claim's value in seconds and whether it
-// is present. Only JSON numbers qualify.
-func numericDate(r gjson.Result, typeErr error) (float64, bool, error) {
+// is present. Only JSON numbers within the bounds above qualify.
+func numericDate(r gjson.Result, typeErr, rangeErr error) (float64, bool, error) {
 	if !r.Exists() {
 		return 0, false, nil
 	}
 	if r.Type != gjson.Number {
 		return 0, false, typeErr
+	}
+	// The comparisons are false for NaN, so it is refused too.
+	if !(r.Num >= minNumericDate && r.Num <= maxNumericDate) {
+		return 0, false, rangeErr
 	}
 	return r.Num, true, nil
 }

@@ -100,6 +100,10 @@ var (
 	errExpType = detail(ErrBadClaim, "exp is not a number")
 	errNbfType = detail(ErrBadClaim, "nbf is not a number")
 	errIatType = detail(ErrBadClaim, "iat is not a number")
+
+	errExpRange = detail(ErrBadClaim, "exp is not a date from year 1 to 9999")
+	errNbfRange = detail(ErrBadClaim, "nbf is not a date from year 1 to 9999")
+	errIatRange = detail(ErrBadClaim, "iat is not a date from year 1 to 9999")
 	errIssType = detail(ErrBadClaim, "iss is not a string")
 	errSubType = detail(ErrBadClaim, "sub is not a string")
 	errJtiType = detail(ErrBadClaim, "jti is not a string")

@@ -30,12 +30,11 @@ package verifier
 //     go-jose verifies with rsa.PSSSaltLengthAuto.
 //   - diffRSASmall: RSA keys below 2048 bits; go-jose relies on crypto/rsa,
 //     which allows 1024.
+//   - diffDateRange: a NumericDate after year 9999 or before year 1, such as
+//     "exp": 1e12; go-jose accepts any below 2^62 in magnitude (and refuses
+//     larger ones, as we do).
 //
 // We accept, go-jose rejects:
-//   - diffHugeDate: a NumericDate with magnitude >= 2^62 (or beyond float64)
-//     that leaves the token valid, such as "exp": 1e300 or "nbf": -1e300.
-//     go-jose refuses such values outright; we compare them as float64,
-//     where they stay in the far future or past without overflowing.
 //   - diffIgnoredHeader: malformed "jwk", "x5c" or "nonce" header members, or
 //     duplicate names nested in a header member. We never use these members,
 //     so we do not parse them; go-jose does and fails.
@@ -78,7 +77,7 @@ const (
 	diffDepth         diffKind = "JSON nested more than 64 deep"
 	diffPSSSalt       diffKind = "PSS salt length not the hash size"
 	diffRSASmall      diffKind = "RSA key below 2048 bits"
-	diffHugeDate      diffKind = "NumericDate of magnitude >= 2^62"
+	diffDateRange     diffKind = "NumericDate beyond years 1 to 9999"
 	diffIgnoredHeader diffKind = "malformed header member we ignore"
 )
 
@@ -94,7 +93,7 @@ var weAreStricter = map[diffKind]bool{
 	diffDepth:         true,
 	diffPSSSalt:       true,
 	diffRSASmall:      true,
-	diffHugeDate:      false,
+	diffDateRange:     true,
 	diffIgnoredHeader: false,
 }
 
@@ -264,8 +263,8 @@ func classify(c diffCase) []diffKind {
 			if len(p[name]) == 0 || (err != nil && !errors.Is(err, strconv.ErrRange)) {
 				continue
 			}
-			if math.Abs(f) >= 1<<62 {
-				kinds = append(kinds, diffHugeDate)
+			if f > maxNumericDate || f < minNumericDate {
+				kinds = append(kinds, diffDateRange)
 			}
 			if name != "exp" && f != math.Trunc(f) {
 				kinds = append(kinds, diffFraction)
