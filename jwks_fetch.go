@@ -62,7 +62,7 @@ func newIssuerKeys(rule int, r config.Rule, owner string) (*issuerKeys, error) {
 	ik := &issuerKeys{rule: rule, cfg: r, metrics: newIssuerMetrics(r.Issuer)}
 	if r.JWKS != "" {
 		keys, skipped, err := jwkscache.Parse([]byte(r.JWKS))
-		logSkipped(r.Issuer, skipped)
+		ik.logSkipped(skipped)
 		if err != nil {
 			return nil, &config.Error{Field: "jwtRules[" + strconv.Itoa(rule) + "].jwks", Msg: err.Error()}
 		}
@@ -212,7 +212,7 @@ func (ik *issuerKeys) get(now time.Time, cluster string, headers [][2]string, li
 func (ik *issuerKeys) onJWKS(body []byte, cacheControl string, loaded func(rule int)) {
 	now := time.Now()
 	docChanged, skipped, err := ik.source.FetchSucceeded(now, body, cacheControl)
-	logSkipped(ik.cfg.Issuer, skipped)
+	ik.logSkipped(skipped)
 	switch {
 	case errors.Is(err, jwkscache.ErrNotShared):
 		proxywasm.LogWarn("issuer " + ik.cfg.Issuer + ": " + err.Error())
@@ -259,8 +259,17 @@ func (ik *issuerKeys) tick(now time.Time) {
 	ik.stale = stale
 }
 
-func logSkipped(issuer string, skipped []jwkscache.Skipped) {
+// logSkipped reports the keys of a new document that were left out. A key
+// that must never be trusted (a published private key, a factorable
+// modulus, a small-order point) is a critical log line and counted: the
+// issuer's key management is broken, whatever else its key set holds.
+func (ik *issuerKeys) logSkipped(skipped []jwkscache.Skipped) {
 	for _, s := range skipped {
-		proxywasm.LogWarn("issuer " + issuer + ": key skipped: " + s.String())
+		if s.Unsafe {
+			ik.metrics.keysUnsafe.Add(1)
+			proxywasm.LogCritical("issuer " + ik.cfg.Issuer + ": key REFUSED, it must never be trusted: " + s.String())
+			continue
+		}
+		proxywasm.LogWarn("issuer " + ik.cfg.Issuer + ": key skipped: " + s.String())
 	}
 }

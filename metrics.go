@@ -20,6 +20,7 @@ import (
 //	edgejwt.host_crypto_verify            signatures checked by Envoy's verify_signature (hostCrypto)
 //	edgejwt.jwks.<issuer>.fetch_success   JWKS fetches that loaded keys
 //	edgejwt.jwks.<issuer>.fetch_failed    JWKS fetches that failed
+//	edgejwt.jwks.<issuer>.keys_unsafe     keys refused as never to be trusted (leaked private key, ROCA, ...)
 //	edgejwt.jwks.<issuer>.keys            gauge: usable keys in the last fetched set
 //	edgejwt.jwks.<issuer>.age_seconds     gauge: age of the key set in use
 //	edgejwt.vm_memory_bytes               gauge: Go runtime memory, summed over the VMs
@@ -83,6 +84,7 @@ func (m *requestMetrics) reason(prefix string, err error) hostmetrics.Counter {
 type issuerMetrics struct {
 	fetchOK     hostmetrics.Counter
 	fetchFailed hostmetrics.Counter
+	keysUnsafe  hostmetrics.Counter
 	// keys and age are the same for every VM (they share the key set),
 	// so each VM sets them.
 	keys hostmetrics.Gauge
@@ -94,6 +96,7 @@ func newIssuerMetrics(issuer string) issuerMetrics {
 	return issuerMetrics{
 		fetchOK:     counter(p + "fetch_success"),
 		fetchFailed: counter(p + "fetch_failed"),
+		keysUnsafe:  counter(p + "keys_unsafe"),
 		keys:        gauge(p + "keys"),
 		age:         gauge(p + "age_seconds"),
 	}

@@ -87,6 +87,11 @@ type Skipped struct {
 	Index  int
 	KID    string
 	Reason string
+	// Unsafe marks a key that must never be trusted (unsafe.go): a leaked
+	// private key, a factorable modulus, a small-order point. Such a key
+	// means the issuer's key management is broken, not merely that this
+	// filter cannot use the key, and is logged and counted as such.
+	Unsafe bool
 }
 
 func (s Skipped) String() string {
@@ -118,7 +123,7 @@ func Parse(doc []byte) (set *KeySet, skipped []Skipped, err error) {
 	i := 0
 	keys.ForEach(func(_, jwk gjson.Result) bool {
 		kid := jwk.Get("kid")
-		k, reason := parseKey(jwk)
+		k, reason, unsafe := parseKey(jwk)
 		switch {
 		case reason != "":
 		case len(set.keys) == MaxKeys:
@@ -127,7 +132,7 @@ func Parse(doc []byte) (set *KeySet, skipped []Skipped, err error) {
 			reason = "duplicate kid"
 		}
 		if reason != "" {
-			skipped = append(skipped, Skipped{Index: i, KID: boundedKID(kid), Reason: reason})
+			skipped = append(skipped, Skipped{Index: i, KID: boundedKID(kid), Reason: reason, Unsafe: unsafe})
 		} else {
 			set.keys = append(set.keys, k)
 			if k.ID != "" {
@@ -172,10 +177,11 @@ func uniqueMember(obj gjson.Result, name string) (gjson.Result, error) {
 	return found, errors.New("jwks: " + strconv.Quote(name) + " appears more than once")
 }
 
-// parseKey turns one JWK into a key, or says why it cannot be used.
-func parseKey(jwk gjson.Result) (*verifier.Key, string) {
+// parseKey turns one JWK into a key, or says why it cannot be used, and
+// whether that is because the key must never be trusted.
+func parseKey(jwk gjson.Result) (k *verifier.Key, reason string, unsafe bool) {
 	if !jwk.IsObject() {
-		return nil, "not a JSON object"
+		return nil, "not a JSON object", false
 	}
 	m := map[string]gjson.Result{}
 	dup := ""
@@ -189,38 +195,40 @@ func parseKey(jwk gjson.Result) (*verifier.Key, string) {
 		return true
 	})
 	if dup != "" {
-		return nil, "member " + strconv.Quote(boundedName(dup)) + " appears more than once"
+		return nil, "member " + strconv.Quote(boundedName(dup)) + " appears more than once", false
 	}
 	for _, name := range []string{"kty", "kid", "use", "alg", "crv", "n", "e", "x", "y"} {
 		if v, ok := m[name]; ok && v.Type != gjson.String {
-			return nil, strconv.Quote(name) + " is not a string"
+			return nil, strconv.Quote(name) + " is not a string", false
 		}
 	}
-	k := &verifier.Key{ID: m["kid"].String(), Algorithm: m["alg"].String(), Use: m["use"].String()}
+	if priv := hasPrivateMembers(func(name string) bool { _, ok := m[name]; return ok }); priv != "" {
+		return nil, "the JWK carries private key members (" + priv + "): the issuer has published its signing secret", true
+	}
+	k = &verifier.Key{ID: m["kid"].String(), Algorithm: m["alg"].String(), Use: m["use"].String()}
 	if _, ok := m["use"]; ok && k.Use != "sig" {
-		return nil, "use is not sig"
+		return nil, "use is not sig", false
 	}
 	if ops, ok := m["key_ops"]; ok {
 		if !ops.IsArray() || !containsString(ops, "verify") {
-			return nil, `key_ops does not allow "verify"`
+			return nil, `key_ops does not allow "verify"`, false
 		}
 	}
 	var pub crypto.PublicKey
-	var reason string
 	switch kty := m["kty"].String(); kty {
 	case "RSA":
-		k.RSA, reason = rsaKey(m["n"].String(), m["e"].String())
+		k.RSA, reason, unsafe = rsaKey(m["n"].String(), m["e"].String())
 	case "EC":
 		pub, reason = ecKey(m["crv"].String(), m["x"].String(), m["y"].String())
 	case "OKP":
-		pub, reason = okpKey(m["crv"].String(), m["x"].String())
+		pub, reason, unsafe = okpKey(m["crv"].String(), m["x"].String())
 	case "":
-		return nil, "no kty"
+		return nil, "no kty", false
 	default:
-		return nil, "unsupported kty " + boundedName(kty)
+		return nil, "unsupported kty " + boundedName(kty), false
 	}
 	if reason != "" {
-		return nil, reason
+		return nil, reason, unsafe
 	}
 	k.Public = pub
 	if k.RSA != nil {
@@ -229,9 +237,9 @@ func parseKey(jwk gjson.Result) (*verifier.Key, string) {
 		k.DER = hostcrypto.PublicKeyDER(pub)
 	}
 	if k.Algorithm != "" && !suits(k, k.Algorithm) {
-		return nil, "alg " + boundedName(k.Algorithm) + " does not suit the key"
+		return nil, "alg " + boundedName(k.Algorithm) + " does not suit the key", false
 	}
-	return k, ""
+	return k, "", false
 }
 
 func boundedName(s string) string {
@@ -263,28 +271,34 @@ func b64(s string) ([]byte, bool) {
 	return b, err == nil
 }
 
-func rsaKey(n64, e64 string) (*verifier.RSAKey, string) {
+func rsaKey(n64, e64 string) (*verifier.RSAKey, string, bool) {
 	n, ok := b64(n64)
 	if !ok || len(n) == 0 || n[0] == 0 {
-		return nil, "n is not a minimal base64url integer"
+		return nil, "n is not a minimal base64url integer", false
 	}
 	e, ok := b64(e64)
 	if !ok || len(e) == 0 || e[0] == 0 || len(e) > 4 {
-		return nil, "e is not a minimal base64url integer"
+		return nil, "e is not a minimal base64url integer", false
 	}
 	bits := (&verifier.RSAKey{N: n}).BitLen()
 	if bits < MinRSABits {
-		return nil, "RSA modulus of " + strconv.Itoa(bits) + " bits, under " + strconv.Itoa(MinRSABits)
+		return nil, "RSA modulus of " + strconv.Itoa(bits) + " bits, under " + strconv.Itoa(MinRSABits), false
 	}
 	if bits > MaxRSABits {
-		return nil, "RSA modulus of " + strconv.Itoa(bits) + " bits, over " + strconv.Itoa(MaxRSABits)
+		return nil, "RSA modulus of " + strconv.Itoa(bits) + " bits, over " + strconv.Itoa(MaxRSABits), false
 	}
 	var ev uint64
 	for _, b := range e {
 		ev = ev<<8 | uint64(b)
 	}
 	if ev < 3 || ev%2 == 0 || ev > maxRSAExponent {
-		return nil, "RSA exponent is not an odd number from 3 to 2^31-1"
+		return nil, "RSA exponent is not an odd number from 3 to 2^31-1", false
 	}
-	return &verifier.RSAKey{N: n, E: int(ev)}, ""
+	if p := smallFactor(n); p != 0 {
+		return nil, "RSA modulus divisible by " + strconv.Itoa(int(p)) + ": factorable", true
+	}
+	if hasROCAFingerprint(n) {
+		return nil, "RSA modulus has the ROCA fingerprint (CVE-2017-15361): factorable", true
+	}
+	return &verifier.RSAKey{N: n, E: int(ev)}, "", false
 }

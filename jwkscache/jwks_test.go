@@ -67,6 +67,7 @@ func TestParseKeepsGoodKeysAndSkipsBadOnes(t *testing.T) {
 		fmt.Sprintf(`{"kty":"RSA","kid":"n-padded","n":%q,"e":"AQAB"}`, base64.URLEncoding.EncodeToString(pub.N.Bytes())),
 		fmt.Sprintf(`{"kty":"RSA","kid":"n-newline","n":%q,"e":"AQAB"}`, b64u(pub.N.Bytes())[:10]+"\n"+b64u(pub.N.Bytes())[10:]),
 		`{"kty":"oct","kid":"hmac","k":"c2VjcmV0"}`,
+		`{"kty":"oct","kid":"oct-no-k"}`,
 		`{"kid":"no-kty"}`,
 		fmt.Sprintf(`{"kty":"EC","kid":"off-curve","crv":"P-256","x":%q,"y":%q}`, b64u(make([]byte, 32)), b64u(make([]byte, 32))),
 		fmt.Sprintf(`{"kty":"OKP","crv":"Ed25519","kid":"short-ed","x":%q}`, b64u(edPub[:31])),
@@ -93,7 +94,8 @@ func TestParseKeepsGoodKeysAndSkipsBadOnes(t *testing.T) {
 		"n-leading-zero": "n is not a minimal",
 		"n-padded":       "n is not a minimal",
 		"n-newline":      "n is not a minimal",
-		"hmac":           "unsupported kty",
+		"hmac":           "private key members (k)",
+		"oct-no-k":       "unsupported kty",
 		"no-kty":         "no kty",
 		"off-curve":      "not on the curve",
 		"short-ed":       "32 bytes",
@@ -207,9 +209,15 @@ func TestKeySelection(t *testing.T) {
 }
 
 // FuzzParse feeds arbitrary documents to the JWKS parser: it must never
-// panic, and every key it keeps must be usable.
+// panic, and every key it keeps must be usable and never one of the keys
+// that must not be trusted (unsafe.go).
 func FuzzParse(f *testing.F) {
 	testKeys(f)
+	f.Add(jwks(rsaJWK("a", &rsa2048.PublicKey, `,"d":"AQAB","p":"AQAB"`), ecJWK("e", &p256.PublicKey)))
+	f.Add(jwks(`{"kty":"oct","k":"c2VjcmV0"}`, `{"kty":"EC","crv":"P-256","d":"AQAB","x":"AQAB","y":"AQAB"}`))
+	f.Add(jwks(fmt.Sprintf(`{"kty":"RSA","n":%q,"e":"AQAB"}`, b64u(rocaModulus(&testing.T{}).Bytes()))))
+	f.Add(jwks(okpJWK("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+		okpJWK("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")))
 	f.Add(jwks(rsaJWK("a", &rsa2048.PublicKey, "")))
 	f.Add(jwks(ecJWK("e", &p256.PublicKey)))
 	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"","e":""}]}`))
@@ -234,12 +242,18 @@ func FuzzParse(f *testing.F) {
 				if pub.BitLen() < MinRSABits || pub.E < 3 || pub.E%2 == 0 {
 					t.Fatalf("unsafe RSA key kept: %d bits, e=%d", pub.BitLen(), pub.E)
 				}
+				if hasROCAFingerprint(pub.N) || smallFactor(pub.N) != 0 {
+					t.Fatalf("factorable RSA modulus kept: %x", pub.N)
+				}
 				continue
 			}
 			switch pub := k.Public.(type) {
 			case ed25519.PublicKey:
 				if len(pub) != ed25519.PublicKeySize {
 					t.Fatalf("Ed25519 key of %d bytes kept", len(pub))
+				}
+				if why := unsafeEd25519(pub); why != "" {
+					t.Fatalf("Ed25519 key kept: %s", why)
 				}
 			case *ecdsa.PublicKey:
 			default:

@@ -9,6 +9,6 @@ import "crypto"
 
 func okpSuits(crypto.PublicKey, string) bool { return false }
 
-func okpKey(string, string) (crypto.PublicKey, string) {
-	return nil, "OKP keys are not supported by this build of the filter (built without EdDSA)"
+func okpKey(string, string) (crypto.PublicKey, string, bool) {
+	return nil, "OKP keys are not supported by this build of the filter (built without EdDSA)", false
 }
