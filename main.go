@@ -44,13 +44,16 @@ type pluginContext struct {
 	keysFn  authn.KeysFunc
 	metrics *requestMetrics
 	memory  memoryGauge
+	// lookAlikes is scratch space for the request path.
+	lookAlikes []string
 }
 
 // pendingRequest is a request held until its issuer's keys arrive: the
 // first key set, or a refetch asked for by a kid the key set lacks.
 type pendingRequest struct {
-	rule     int
-	deadline time.Time
+	rule        int
+	endOfStream bool // no body follows the headers
+	deadline    time.Time
 	// onTimeout answers the request if nothing arrives by the deadline:
 	// 503 while there are no keys; the original 401 for an unknown kid.
 	onTimeout authn.Decision
@@ -128,11 +131,11 @@ func (p *pluginContext) OnTick() {
 }
 
 // hold pauses a request until rule's keys change or the deadline passes.
-func (p *pluginContext) hold(id uint32, rule int, onTimeout authn.Decision) bool {
+func (p *pluginContext) hold(id uint32, rule int, endOfStream bool, onTimeout authn.Decision) bool {
 	if len(p.pending) >= p.cfg.MaxPendingRequests {
 		return false
 	}
-	p.pending[id] = pendingRequest{rule: rule, deadline: time.Now().Add(p.cfg.PendingRequestTimeout), onTimeout: onTimeout}
+	p.pending[id] = pendingRequest{rule: rule, endOfStream: endOfStream, deadline: time.Now().Add(p.cfg.PendingRequestTimeout), onTimeout: onTimeout}
 	p.metrics.held.Add(1)
 	return true
 }
@@ -141,8 +144,8 @@ func (p *pluginContext) hold(id uint32, rule int, onTimeout authn.Decision) bool
 // keys are missing: hold the request (no key set yet, or a kid the key set
 // lacks and a refetch is on its way) or refuse it. held is true when the
 // request was held; otherwise d is to be applied.
-func (p *pluginContext) decide(id uint32, headers [][2]string, again bool) (d authn.Decision, held bool) {
-	d = p.auth.Authenticate(headers, p.keysFn)
+func (p *pluginContext) decide(id uint32, headers [][2]string, endOfStream, again bool) (d authn.Decision, held bool) {
+	d = p.auth.AuthenticateStream(headers, endOfStream, p.keysFn)
 	now := time.Now()
 	switch {
 	case d.Outcome == authn.Wait:
@@ -150,7 +153,7 @@ func (p *pluginContext) decide(id uint32, headers [][2]string, again bool) (d au
 		if src.Loaded() && src.Stale(now) {
 			return p.auth.KeysMissing(d), false
 		}
-		if !again && p.hold(id, d.Rule, p.auth.KeysMissing(d)) {
+		if !again && p.hold(id, d.Rule, endOfStream, p.auth.KeysMissing(d)) {
 			return d, true
 		}
 		if !again {
@@ -165,7 +168,7 @@ func (p *pluginContext) decide(id uint32, headers [][2]string, again bool) (d au
 		return d, true
 	case d.Rule >= 0 && errors.Is(d.Err, verifier.ErrUnknownKID) && !again:
 		// A Deny, or an Allow without claims under allow_missing_or_failed.
-		if p.issuers[d.Rule].source.RequestKIDRefetch(now) && p.hold(id, d.Rule, d) {
+		if p.issuers[d.Rule].source.RequestKIDRefetch(now) && p.hold(id, d.Rule, endOfStream, d) {
 			return d, true
 		}
 	}
@@ -187,7 +190,7 @@ func (p *pluginContext) resume(rule int) {
 			delete(p.pending, id)
 			continue
 		}
-		if d, held := p.decide(id, headers, true); !held {
+		if d, held := p.decide(id, headers, pr.endOfStream, true); !held {
 			p.finish(id, d)
 		}
 	}
@@ -217,7 +220,7 @@ type httpContext struct {
 	plugin *pluginContext
 }
 
-func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
+func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action types.Action) {
 	p := h.plugin
 	defer func() {
 		// Fail closed: a bug must never let a request through.
@@ -232,21 +235,16 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 		p.apply(p.auth.Internal())
 		return types.ActionPause
 	}
-	// Output headers a client sent are removed before anything else; one
-	// host call per header actually present (Envoy gives names in lower
-	// case, as the configuration stores them).
-	for _, name := range p.auth.Strip() {
-		for _, kv := range headers {
-			if kv[0] == name {
-				_ = proxywasm.RemoveHttpRequestHeader(name)
-				break
-			}
-		}
+	// Output headers a client sent, and their look-alikes (x_jwt_sub for
+	// x-jwt-sub), are removed before anything else: one host call per
+	// header actually present.
+	for _, name := range p.auth.LookAlikes(headers, p.lookAlikes[:0]) {
+		_ = proxywasm.RemoveHttpRequestHeader(name)
 	}
 	if testHook != nil {
 		testHook(headers)
 	}
-	d, held := p.decide(h.id, headers, false)
+	d, held := p.decide(h.id, headers, endOfStream, false)
 	if held {
 		return types.ActionPause
 	}

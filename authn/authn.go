@@ -20,6 +20,10 @@ var (
 	ErrNoToken        = errors.New("no token")
 	ErrMultipleTokens = errors.New("multiple tokens")
 	ErrPathNotNormal  = errors.New("path not in normal form")
+	// ErrMethodOverride refuses a request that asks the application to run
+	// another method than its own (X-HTTP-Method-Override, X-HTTP-Method,
+	// X-Method-Override, a _method parameter) where rules decide by method.
+	ErrMethodOverride = errors.New("method override not allowed")
 )
 
 // Outcome is what to do with the request.
@@ -208,17 +212,60 @@ func subjectMatcher(ms []config.StringMatcher) func(string) bool {
 // filter adds its own, so that a client cannot forge them.
 func (a *Authenticator) Strip() []string { return a.strip }
 
+// LookAlikes appends to dst the names of the request's headers that an
+// upstream may read as one of the output headers, so that they are removed
+// from every request too: the output's own name, and every name equal to
+// it once '_' reads as '-' and case is folded. CGI and its heirs (PHP,
+// WSGI's HTTP_X_JWT_SUB, nginx with underscores_in_headers) read
+// "x_jwt_sub" and "X-Jwt-Sub" as one variable, and a forged one could win.
+func (a *Authenticator) LookAlikes(headers [][2]string, dst []string) []string {
+	for _, h := range headers {
+		if a.looksLikeOutput(h[0]) && !contains(dst, h[0]) {
+			dst = append(dst, h[0])
+		}
+	}
+	return dst
+}
+
+func (a *Authenticator) looksLikeOutput(name string) bool {
+	for _, out := range a.strip {
+		if len(out) != len(name) {
+			continue
+		}
+		same := true
+		for i := 0; i < len(name) && same; i++ {
+			c, o := name[i], out[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			same = c == o || c == '_' && o == '-'
+		}
+		if same {
+			return true
+		}
+	}
+	return false
+}
+
 // KeysFunc returns the key set of rule i, or nil while none is loaded.
 type KeysFunc func(rule int) verifier.KeySource
 
 // Authenticate decides on a request from its headers (names in lower case,
-// as Envoy gives them; the pseudo-headers :path and :method included).
+// as Envoy gives them; the pseudo-headers :path and :method included),
+// taking a body to be announced by the headers alone (Content-Length,
+// Transfer-Encoding).
 func (a *Authenticator) Authenticate(headers [][2]string, keys KeysFunc) Decision {
-	req := readRequest(headers)
-	want := a.choose(&req)
+	return a.AuthenticateStream(headers, true, keys)
+}
+
+// AuthenticateStream is Authenticate with the host's end-of-stream flag:
+// false when a body follows the headers.
+func (a *Authenticator) AuthenticateStream(headers [][2]string, endOfStream bool, keys KeysFunc) Decision {
+	req := readRequest(headers, endOfStream)
+	want, err := a.choose(&req)
 	switch {
-	case want == nil:
-		return Decision{Outcome: Deny, Rule: -1, Err: ErrPathNotNormal, Response: a.responses.badPath}
+	case err != nil:
+		return Decision{Outcome: Deny, Rule: -1, Err: err, Response: a.responses.badRequest(err)}
 	case want.mode == config.Bypass:
 		return Decision{Outcome: Allow, Rule: -1}
 	}

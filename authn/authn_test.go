@@ -81,7 +81,13 @@ func TestAuthenticate(t *testing.T) {
 	}{
 		{"valid", [][2]string{{"authorization", "Bearer " + good}}, Allow, nil, 0},
 		{"scheme in lower case, two spaces", [][2]string{{"authorization", "bearer  " + good}}, Allow, nil, 0},
-		{"scheme in upper case, tab", [][2]string{{"authorization", "BEARER\t" + good}}, Allow, nil, 0},
+		{"scheme in upper case", [][2]string{{"authorization", "BEARER " + good}}, Allow, nil, 0},
+		// RFC 9110 section 11.4: scheme 1*SP credentials. Other whitespace
+		// after the scheme is a malformed credential, never "no token".
+		{"tab after the scheme", [][2]string{{"authorization", "Bearer\t" + good}}, Deny, verifier.ErrMalformed, -1},
+		{"space then tab", [][2]string{{"authorization", "Bearer \t" + good}}, Deny, verifier.ErrMalformed, -1},
+		{"vertical tab after the scheme", [][2]string{{"authorization", "Bearer\v" + good}}, Deny, verifier.ErrMalformed, -1},
+		{"form feed after the scheme", [][2]string{{"authorization", "bearer\f" + good}}, Deny, verifier.ErrMalformed, -1},
 		{"no header", [][2]string{{"accept", "*/*"}}, Deny, ErrNoToken, -1},
 		{"basic scheme", [][2]string{{"authorization", "Basic dXNlcjpwYXNz"}}, Deny, ErrNoToken, -1},
 		{"scheme without space", [][2]string{{"authorization", "Bearer" + good}}, Deny, ErrNoToken, -1},
@@ -227,5 +233,30 @@ func TestNewRefusesAnOutputThatIsASource(t *testing.T) {
 	var ce *config.Error
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "x-sub") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestLookAlikes: a client-sent output header is removed under every name an
+// upstream may read as it.
+func TestLookAlikes(t *testing.T) {
+	a := newAuth(t, "")
+	if len(a.Strip()) == 0 {
+		t.Fatal("the test configuration has no output headers")
+	}
+	out := a.Strip()[0] // e.g. x-jwt-sub
+	under := strings.ReplaceAll(out, "-", "_")
+	mixed := strings.ToUpper(out[:1]) + out[1:]
+	half := strings.Replace(out, "-", "_", 1)
+	headers := [][2]string{
+		{":path", "/"}, {out, "forged"}, {under, "forged"}, {mixed, "forged"}, {half, "forged"},
+		{under, "twice"}, {"x-other", "kept"}, {out + "s", "kept"}, {"authorization", "Bearer x"},
+	}
+	got := a.LookAlikes(headers, nil)
+	want := []string{out, under, mixed, half}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("LookAlikes = %q, want %q", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { got = a.LookAlikes(headers, got[:0]) }); n != 0 {
+		t.Errorf("LookAlikes allocates %v times with room in dst", n)
 	}
 }

@@ -83,10 +83,14 @@ type request struct {
 	hasPath    bool
 	origin     bool // an Origin header with a value
 	preflightM bool // an Access-Control-Request-Method header with a value
+	body       bool // a body follows the headers
+	override   bool // the request asks the application to run another method
 }
 
-func readRequest(headers [][2]string) request {
-	r := request{headers: headers}
+// readRequest reads a request's headers; endOfStream is proxy-wasm's flag
+// (false: a body follows).
+func readRequest(headers [][2]string, endOfStream bool) request {
+	r := request{headers: headers, body: !endOfStream}
 	for _, h := range headers {
 		switch h[0] {
 		case ":path":
@@ -97,9 +101,37 @@ func readRequest(headers [][2]string) request {
 			r.origin = h[1] != ""
 		case "access-control-request-method":
 			r.preflightM = h[1] != ""
+		case "content-length":
+			r.body = r.body || h[1] != "0"
+		case "transfer-encoding":
+			r.body = true
+		case "x-http-method-override", "x-http-method", "x-method-override":
+			r.override = true
 		}
 	}
+	if r.hasPath && !r.override {
+		r.override = hasParam(r.path, "_method")
+	}
 	return r
+}
+
+// hasParam reports whether path's query has a parameter of that name
+// (compared after percent-decoding).
+func hasParam(path, name string) bool {
+	it, ok := queryOf(path)
+	if !ok {
+		return false
+	}
+	for pair, more := it.next(); more; pair, more = it.next() {
+		n := pair
+		if eq := strings.IndexByte(pair, '='); eq >= 0 {
+			n = pair[:eq]
+		}
+		if percentDecode(n) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // found is the result of extraction: the token, every source it was found
@@ -159,7 +191,9 @@ func (e *extractor) extract(r *request, allowDup bool) found {
 				if !ok {
 					continue
 				}
-				if hasSeparator(t) {
+				// A token that starts with a control character is a
+				// malformed credential (see afterPrefix), whatever follows.
+				if len(t) > 0 && t[0] > ' ' && hasSeparator(t) {
 					f.multiple = true
 				}
 				f.add(t, s, allowDup)
@@ -314,8 +348,15 @@ func trimOWS(s string) string {
 }
 
 // afterPrefix matches prefix case-insensitively; a prefix that ends in a
-// space stands for one or more spaces (RFC 9110's auth-scheme followed by
-// 1*SP). The rest, trimmed of trailing spaces, is the token.
+// space stands for one or more spaces: RFC 9110 section 11.4's auth-scheme
+// followed by 1*SP, strictly. The rest, trimmed of trailing spaces, is the
+// token.
+//
+// After the scheme, any other whitespace or control character ("Bearer\tx")
+// makes a malformed credential of this scheme, not the absence of one: the
+// whole rest is returned as the token, which the verifier refuses as
+// malformed. Reading it as "no token" would pass the header on unverified
+// under allow_missing, to an upstream that may split on any whitespace.
 func afterPrefix(v, prefix string) (string, bool) {
 	p := prefix
 	spaced := false
@@ -328,10 +369,13 @@ func afterPrefix(v, prefix string) (string, bool) {
 	rest := v[len(p):]
 	if spaced {
 		n := 0
-		for n < len(rest) && (rest[n] == ' ' || rest[n] == '\t') {
+		for n < len(rest) && rest[n] == ' ' {
 			n++
 		}
 		if n == 0 {
+			if len(rest) > 0 && (rest[0] < ' ' || rest[0] == 0x7f) {
+				return rest, true
+			}
 			return "", false
 		}
 		rest = rest[n:]

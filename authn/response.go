@@ -27,6 +27,8 @@ func Reason(err error) string {
 		return errKeysUnavailable.Error()
 	case errors.Is(err, ErrPathNotNormal):
 		return ErrPathNotNormal.Error()
+	case errors.Is(err, ErrMethodOverride):
+		return ErrMethodOverride.Error()
 	}
 	return verifier.Reason(err)
 }
@@ -37,6 +39,7 @@ type responses struct {
 	missing     *Response
 	unavailable *Response
 	badPath     *Response
+	badMethod   *Response
 	internal    *Response
 	invalid     map[string]*Response
 }
@@ -46,8 +49,17 @@ func newResponses(realm string, strip bool) *responses {
 	r.missing = r.build(401, `Bearer realm="`+realm+`"`, `{"error":"No token provided"}`)
 	r.unavailable = r.build(503, "", `{"error":"Authentication unavailable","details":`+jsonString(errKeysUnavailable.Error())+`}`)
 	r.badPath = r.build(400, "", `{"error":"Bad request","details":`+jsonString(ErrPathNotNormal.Error())+`}`)
+	r.badMethod = r.build(400, "", `{"error":"Bad request","details":`+jsonString(ErrMethodOverride.Error())+`}`)
 	r.internal = r.build(500, "", string(InternalResponse.Body))
 	return r
+}
+
+// badRequest is the 400 answer to a request the rules cannot judge.
+func (r *responses) badRequest(err error) *Response {
+	if errors.Is(err, ErrMethodOverride) {
+		return r.badMethod
+	}
+	return r.badPath
 }
 
 // build makes an answer; with strip, it has neither body nor content-type.

@@ -22,96 +22,38 @@ type requestRule struct {
 	req *requirement
 }
 
-// choose returns the requirement for a request, or nil when the request's
-// path is not in normal form and rules are configured (answered 400).
-func (a *Authenticator) choose(r *request) *requirement {
-	if a.bypassCORS && r.method == "OPTIONS" && r.origin && r.preflightM {
-		return a.bypass
-	}
-	if len(a.requestRules) == 0 || !r.hasPath {
+// choose returns the requirement for a request, or the error that refuses
+// it with 400 when rules are configured (or the request would bypass as a
+// CORS preflight): a path not in normal form, or a method override. The
+// rules must see the path and the method the upstream will serve.
+func (a *Authenticator) choose(r *request) (*requirement, error) {
+	preflight := a.bypassCORS && r.method == "OPTIONS" && r.origin && r.preflightM
+	if (len(a.requestRules) == 0 && !preflight) || !r.hasPath {
 		// Without rules, and for the rare request without a :path (CONNECT),
 		// a token is required.
-		return a.required
+		return a.required, nil
 	}
 	path := r.path
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
 		path = path[:i]
 	}
 	if !normalPath(path) {
-		return nil
+		return nil, ErrPathNotNormal
+	}
+	if r.override {
+		return nil, ErrMethodOverride
+	}
+	// A real preflight has no body (Fetch standard: it is never sent with
+	// one); an OPTIONS that carries one is an ordinary request.
+	if preflight && !r.body {
+		return a.bypass, nil
 	}
 	for _, rr := range a.requestRules {
 		if rr.cfg.Matches(r.method, path) {
-			return rr.req
+			return rr.req, nil
 		}
 	}
-	return a.required
-}
-
-// normalPath reports whether a request path (without its query) is in a
-// normal form, one that a server normalizing it (RFC 3986 sections 6.2.2.2
-// and 5.2.4, or the common extensions below) leaves unchanged, so that the
-// path the rules saw is the path the upstream serves:
-//
-//   - it starts with '/';
-//   - it holds no backslash and no malformed percent-escape;
-//   - no unreserved character (letters, digits, '-', '.', '_', '~') is
-//     percent-encoded: URI producers must not encode them (RFC 3986 section
-//     2.3), and decoding them could turn a path no rule matches into one a
-//     rule protects;
-//   - treating "%2F" and "%5C" as '/' too, no segment is empty (no "//"),
-//     and no segment is "." or "..", also when followed by a ';' parameter
-//     ("..;" is ".." to some servers).
-func normalPath(p string) bool {
-	if p == "" || p[0] != '/' {
-		return false
-	}
-	for i, segStart := 1, 1; ; {
-		sepLen := 0
-	scan:
-		for ; i < len(p); i++ {
-			switch p[i] {
-			case '\\':
-				return false
-			case '/':
-				sepLen = 1
-				break scan
-			case '%':
-				if i+2 >= len(p) || unhex(p[i+1]) < 0 || unhex(p[i+2]) < 0 {
-					return false
-				}
-				d := byte(unhex(p[i+1])<<4 | unhex(p[i+2]))
-				if isUnreserved(d) {
-					return false
-				}
-				if d == '/' || d == '\\' {
-					sepLen = 3
-					break scan
-				}
-				i += 2
-			}
-		}
-		raw := p[segStart:i]
-		seg := raw
-		if j := strings.IndexByte(seg, ';'); j >= 0 {
-			seg = seg[:j]
-		}
-		switch {
-		case seg == "." || seg == "..":
-			return false
-		case sepLen == 0:
-			return true // the last segment may be empty: a trailing slash
-		case raw == "":
-			return false // "//"
-		}
-		i += sepLen
-		segStart = i
-	}
-}
-
-func isUnreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
+	return a.required, nil
 }
 
 // newRequireAll prepares a required_all rule (index i): one "required" per
