@@ -20,7 +20,14 @@ import (
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})
+	for _, proto := range protocols {
+		t.Run(proto, func(t *testing.T) { authenticationCases(t, s.over(proto)) })
+	}
+}
 
+// authenticationCases are TestAuthentication's cases, run over each
+// downstream protocol.
+func authenticationCases(t *testing.T, s *stack) {
 	t.Run("valid token", func(t *testing.T) { checkValidToken(t, s) })
 
 	t.Run("accepted", func(t *testing.T) {

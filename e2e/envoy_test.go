@@ -49,6 +49,9 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: ingress
+{{- if .ShippedHCM}}
+{{.ShippedHCM}}
+{{- end}}
           route_config:
             virtual_hosts:
             - name: all
@@ -129,6 +132,10 @@ type envoyConfig struct {
 	Concurrency  int // worker threads; 0 means 1
 	// VMEnv is the Wasm VM's environment (e.g. GOGC for the Go runtime).
 	VMEnv map[string]string
+	// ShippedHCM, when set, is the path and header hygiene of the
+	// repository's envoy.yaml (shippedHCM), as YAML lines of the
+	// connection manager; empty is Envoy's defaults.
+	ShippedHCM string
 	// RouteHeaders are added by the router to every forwarded request;
 	// values may use Envoy's substitution formatters (%FILTER_STATE(...)%).
 	RouteHeaders []routeHeader

@@ -96,13 +96,23 @@ func featureStack(t *testing.T, cfg map[string]any, issuers []*keyIssuer, routeH
 // through Envoy, plus a fresh x-test-id.
 func (s *stack) request(t testing.TB, method, target string, header http.Header) answer {
 	t.Helper()
-	id := fmt.Sprintf("%s#%d", t.Name(), requestIDs.Add(1))
-	req, err := http.NewRequest(method, s.envoy.listener+target, nil)
+	a, err := s.tryRequest(t.Name(), method, target, header)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a
+}
+
+// tryRequest is request returning the error; the answer holds the request's
+// x-test-id even then.
+func (s *stack) tryRequest(name, method, target string, header http.Header) (answer, error) {
+	id := fmt.Sprintf("%s#%d", name, requestIDs.Add(1))
+	req, err := http.NewRequest(method, s.envoy.listener+target, nil)
+	if err != nil {
+		return answer{id: id}, err
+	}
 	if got := req.URL.RequestURI(); got != target {
-		t.Fatalf("the client would send %q, not %q", got, target)
+		return answer{id: id}, fmt.Errorf("the client would send %q, not %q", got, target)
 	}
 	for k, vs := range header {
 		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
@@ -110,14 +120,17 @@ func (s *stack) request(t testing.TB, method, target string, header http.Header)
 	req.Header.Set(devservers.TestIDHeader, id)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		t.Fatalf("request %s: %v", id, err)
+		return answer{id: id}, fmt.Errorf("request %s: %w", id, err)
 	}
 	defer resp.Body.Close()
+	if err := s.checkProto(resp); err != nil {
+		return answer{id: id}, err
+	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return answer{id: id}, err
 	}
-	return answer{id: id, status: resp.StatusCode, header: resp.Header, body: body}
+	return answer{id: id, status: resp.StatusCode, header: resp.Header, body: body}, nil
 }
 
 func hdr(kv ...string) http.Header {
@@ -173,8 +186,90 @@ func TestTokenSourcesAndAlgorithms(t *testing.T) {
 		},
 		"outputPayloadToFilterState": "edgejwt_payload",
 	}}}
-	s := featureStack(t, cfg, []*keyIssuer{iss},
+	base := featureStack(t, cfg, []*keyIssuer{iss},
 		[]routeHeader{{"x-filter-state", "%FILTER_STATE(wasm.edgejwt_payload:PLAIN)%"}})
+	for _, proto := range protocols {
+		t.Run(proto, func(t *testing.T) { tokenSourceCases(t, base.over(proto), k, iss) })
+	}
+	t.Run("h2c fields", func(t *testing.T) { http2FieldCases(t, base, k, iss) })
+}
+
+// http2FieldCases send raw HTTP/2 requests: the cookie split across
+// several cookie fields (RFC 9113 section 8.2.3 allows it), a forged
+// second token in another field, the token in :path, upper-case names.
+func http2FieldCases(t *testing.T, s *stack, k *testkeys.Keys, iss *keyIssuer) {
+	tok := sign(t, k.RSA, "RS256", "rsa", iss.claims("alice"))
+	forged := sign(t, mustEd25519(t), "EdDSA", "ed", iss.claims("mallory"))
+	addr := strings.TrimPrefix(s.envoy.listener, "http://")
+	send := func(t *testing.T, path string, fields ...[2]string) (rawAnswer, string) {
+		t.Helper()
+		id := fmt.Sprintf("%s#%d", t.Name(), requestIDs.Add(1))
+		all := append([][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "e2e.example"}, {":path", path},
+			{strings.ToLower(devservers.TestIDHeader), id}}, fields...)
+		a, err := rawH2C(addr, all, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, id
+	}
+	allowed := func(t *testing.T, a rawAnswer, id string) devservers.Request {
+		t.Helper()
+		seen := s.echo.ByTestID(id)
+		if a.status != http.StatusOK || len(seen) != 1 {
+			t.Fatalf("status %d %s, upstream saw it %d times; want 200, once", a.status, short(a.body), len(seen))
+		}
+		return seen[0]
+	}
+	refused := func(t *testing.T, a rawAnswer, id string, status int, reason string) {
+		t.Helper()
+		if n := len(s.echo.ByTestID(id)); n != 0 || a.status != status || (reason != "" && !strings.Contains(string(a.body), reason)) {
+			t.Fatalf("status %d %s, upstream saw it %d times; want %d %q, never forwarded", a.status, short(a.body), n, status, reason)
+		}
+	}
+	t.Run("token cookie in the second of three cookie fields", func(t *testing.T) {
+		a, id := send(t, "/r", [2]string{"cookie", "theme=dark"}, [2]string{"cookie", "jwt_session=" + tok}, [2]string{"cookie", "lang=fr"})
+		up := allowed(t, a, id)
+		expectHeader(t, up, "Cookie", "theme=dark; lang=fr")
+		expectHeader(t, up, subHeader, "alice")
+	})
+	t.Run("the token cookie alone in the last field", func(t *testing.T) {
+		a, id := send(t, "/r", [2]string{"cookie", "a=1"}, [2]string{"cookie", "jwt_session=" + tok})
+		up := allowed(t, a, id)
+		expectHeader(t, up, "Cookie", "a=1")
+	})
+	t.Run("a forged second token cookie in another field", func(t *testing.T) {
+		a, id := send(t, "/r", [2]string{"cookie", "jwt_session=" + tok}, [2]string{"cookie", "jwt_session=" + forged})
+		refused(t, a, id, http.StatusUnauthorized, "multiple tokens")
+	})
+	t.Run("the same token twice", func(t *testing.T) {
+		a, id := send(t, "/r", [2]string{"cookie", "jwt_session=" + tok}, [2]string{"cookie", "jwt_session=" + tok})
+		refused(t, a, id, http.StatusUnauthorized, "multiple tokens")
+	})
+	t.Run("token in :path", func(t *testing.T) {
+		a, id := send(t, "/r?a=1&access_token="+tok+"&b=2")
+		up := allowed(t, a, id)
+		if up.Path != "/r?a=1&b=2" {
+			t.Errorf("upstream path %q, want /r?a=1&b=2", up.Path)
+		}
+	})
+	t.Run("an upper-case field name", func(t *testing.T) {
+		// HTTP/2 field names are lower case (RFC 9113 section 8.2.1): Envoy
+		// refuses the stream before any filter.
+		id := fmt.Sprintf("%s#%d", t.Name(), requestIDs.Add(1))
+		a, err := rawH2C(addr, [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "e2e.example"}, {":path", "/r"},
+			{strings.ToLower(devservers.TestIDHeader), id}, {"Authorization", "Bearer " + tok}}, "")
+		if err == nil && a.status < 400 {
+			t.Fatalf("status %d, want the stream refused", a.status)
+		}
+		if n := len(s.echo.ByTestID(id)); n != 0 {
+			t.Fatalf("upstream saw it %d times", n)
+		}
+	})
+}
+
+// tokenSourceCases are TestTokenSourcesAndAlgorithms' cases, run over each
+// downstream protocol.
+func tokenSourceCases(t *testing.T, s *stack, k *testkeys.Keys, iss *keyIssuer) {
 	tok := sign(t, k.RSA, "RS256", "rsa", iss.claims("alice"))
 
 	t.Run("algorithms", func(t *testing.T) {

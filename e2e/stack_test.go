@@ -36,6 +36,7 @@ type stack struct {
 	echo   *devservers.Echo
 	envoy  *envoyProc
 	client *http.Client
+	proto  string // what client speaks; "" is HTTP/1.1
 }
 
 // stackOptions says how a stack differs from the default one.
@@ -134,13 +135,36 @@ func newStackWith(t *testing.T, o stackOptions, mutate func(*envoyConfig)) *stac
 	}
 }
 
-// newClient is the HTTP client of the tests. A new connection per request
-// spreads requests over Envoy's workers.
-func newClient() *http.Client {
-	return &http.Client{
-		Timeout:   20 * time.Second,
-		Transport: &http.Transport{DisableKeepAlives: true},
+// newClient is the HTTP/1.1 client of the tests. A new connection per
+// request spreads requests over Envoy's workers.
+func newClient() *http.Client { return newProtoClient(http1) }
+
+// Downstream protocols the tests speak to Envoy's listener (its codec is
+// AUTO: it takes HTTP/1.1 and HTTP/2 with prior knowledge on one port).
+const (
+	http1 = "h1" // HTTP/1.1
+	h2c   = "h2c" // HTTP/2 over cleartext TCP, with prior knowledge
+)
+
+var protocols = []string{http1, h2c}
+
+// newProtoClient is a client that speaks proto to Envoy.
+func newProtoClient(proto string) *http.Client {
+	tr := &http.Transport{DisableKeepAlives: true}
+	if proto == h2c {
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		tr.Protocols = &p
 	}
+	return &http.Client{Timeout: 20 * time.Second, Transport: tr}
+}
+
+// over is s with a client that speaks proto.
+func (s *stack) over(proto string) *stack {
+	c := *s
+	c.client = newProtoClient(proto)
+	c.proto = proto
+	return &c
 }
 
 // validClaims are the claims of a token the default rule accepts.
@@ -197,6 +221,9 @@ func (s *stack) trySend(name string, header http.Header) (answer, error) {
 		return answer{}, fmt.Errorf("request %s: %w", id, err)
 	}
 	defer resp.Body.Close()
+	if err := s.checkProto(resp); err != nil {
+		return answer{}, err
+	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return answer{}, fmt.Errorf("request %s: %w", id, err)
@@ -369,4 +396,12 @@ func statsOf(t *testing.T, s *stack) map[string]int64 {
 		}
 	}
 	return stats
+}
+
+// checkProto makes sure a response came over the protocol the stack speaks.
+func (s *stack) checkProto(resp *http.Response) error {
+	if want := map[string]int{"": 1, http1: 1, h2c: 2}[s.proto]; resp.ProtoMajor != want {
+		return fmt.Errorf("response over %s, want HTTP/%d (%s)", resp.Proto, want, s.proto)
+	}
+	return nil
 }

@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// shippedHCMFields are the connection-manager settings of envoy.yaml that
+// decide which paths and header names reach the filter.
+var shippedHCMFields = []string{"normalize_path", "merge_slashes", "path_with_escaped_slashes_action", "common_http_protocol_options"}
+
+var (
+	shippedOnce sync.Once
+	shippedYAML string
+	shippedErr  error
+)
+
+// shippedHCM returns those settings as they are in the repository's
+// envoy.yaml, as YAML lines indented for the e2e template, so that the
+// tests run exactly what users copy.
+func shippedHCM(t *testing.T) string {
+	t.Helper()
+	shippedOnce.Do(func() {
+		var b []byte
+		if b, shippedErr = os.ReadFile(filepath.Join("..", "envoy.yaml")); shippedErr != nil {
+			return
+		}
+		var doc map[string]any
+		if shippedErr = yaml.Unmarshal(b, &doc); shippedErr != nil {
+			return
+		}
+		hcm, ok := dig(doc, "static_resources", "listeners", 0, "filter_chains", 0, "filters", 0, "typed_config").(map[string]any)
+		if !ok {
+			shippedErr = errNoHCM
+			return
+		}
+		picked := map[string]any{}
+		for _, k := range shippedHCMFields {
+			v, ok := hcm[k]
+			if !ok {
+				shippedErr = &missingField{k}
+				return
+			}
+			picked[k] = v
+		}
+		out, err := yaml.Marshal(picked)
+		if err != nil {
+			shippedErr = err
+			return
+		}
+		lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+		for i, l := range lines {
+			lines[i] = strings.Repeat(" ", 10) + l
+		}
+		shippedYAML = strings.Join(lines, "\n")
+	})
+	if shippedErr != nil {
+		t.Fatalf("envoy.yaml: %v", shippedErr)
+	}
+	return shippedYAML
+}
+
+type missingField struct{ name string }
+
+func (e *missingField) Error() string { return "the HTTP connection manager has no " + e.name }
+
+var errNoHCM = &missingField{"typed_config (no HTTP connection manager where expected)"}
+
+// dig walks maps by key and slices by index.
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			s, ok := v.([]any)
+			if !ok || k >= len(s) {
+				return nil
+			}
+			v = s[k]
+		}
+	}
+	return v
+}
