@@ -4,7 +4,9 @@ package main
 // there is nothing to poll.
 //
 // After every stop-the-world (each GC cycle has two), once a timer has ever
-// been armed (the GC's background scavenger arms one), the runtime calls
+// been armed (the GC's background scavenger arms one when it gets to run:
+// seen in Envoy under load, and in wasmtest with GODEBUG=gcstoptheworld=1),
+// the runtime calls
 // netpoll(0): a poll_oneoff with one clock subscription of timeout zero and
 // no file descriptors. The filter has no file descriptors. Envoy 1.36-1.38
 // refuse poll_oneoff inside a callback ("restricted_callback") or answer
