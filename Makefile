@@ -14,7 +14,7 @@ SOAK      ?= 3m
 FUZZTIME  ?= 50000x
 FUZZ_LONG ?= 10m
 # Packages whose tests run natively (everything but the Envoy end-to-end suite).
-UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /e2e)
+UNIT_PKGS  = $(shell $(GO) list ./... | grep -v -e /e2e -e /wasmtest)
 FUZZ_TARGETS := ./verifier:FuzzParse ./verifier:FuzzSegmentsJSON ./verifier:FuzzVerify ./jwkscache:FuzzParse ./authn:FuzzRequest ./hostcrypto:FuzzResult ./internal/httpuri:FuzzParse
 
 .PHONY: build size build-crashtest envoy test unit fuzz-smoke fuzz e2e soak bench-go run check clean
@@ -41,6 +41,9 @@ test: check unit fuzz-smoke e2e
 # .wasm the e2e suite runs.
 unit: build
 	EDGEJWT_WASM="$(CURDIR)/$(WASM)" $(GO) test -race -count=1 $(UNIT_PKGS)
+	@# The built module in a wazero proxy-wasm host that refuses poll_oneoff
+	@# as Envoy 1.36-1.38 do (-race would only slow the Wasm down).
+	EDGEJWT_WASM="$(CURDIR)/$(WASM)" $(GO) test -count=1 ./wasmtest
 	@# What the RSA-only build (edgejwt-rsa.wasm) leaves out is refused at start.
 	$(GO) test -count=1 -tags $(RSA_ONLY_TAGS) -run Omitted ./config ./verifier ./jwkscache
 
@@ -107,18 +110,22 @@ e2e-matrix: build build-crashtest
 	EDGEJWT_WASM="$(CURDIR)/$(WASM)" EDGEJWT_RSA_WASM="$(CURDIR)/$(WASM_RSA)" \
 	  EDGEJWT_CRASHTEST_WASM="$(CURDIR)/$(CRASH_WASM)" ./scripts/e2e-matrix.sh
 
-.PHONY: bench
+.PHONY: bench bench-noop
 
 # bench: flags of the benchmark program (go run ./bench/cmd/edgejwt-bench -h), e.g.
-#   make bench BENCH_FLAGS='-duration 10s -setups b,c'
-# The filter's configuration for (c) and extra variants go in the environment, which
-# keeps their JSON quoted: BENCH_FILTER_EXTRA='{"k":v}' BENCH_VARIANTS='c2={"k":v};c3={...}'
+#   make bench BENCH_FLAGS='-duration 10s -setups b,c -upstream-modes direct -footprint-setups ""'
+# The filter's configuration for (c), (c2) and (r) and extra variants go in the environment, which
+# keeps their JSON quoted: BENCH_FILTER_EXTRA='{"k":v}' BENCH_VARIANTS='c3={"k":v};c4={...}'
 BENCH_FLAGS ?=
+# The benchmark's no-op Go proxy-wasm filter, setup (n): the floor of any upstream-Go filter.
+NOOP_WASM := build/noop.wasm
 
-## bench: issue 5's benchmark: Envoy without auth, with jwt_authn, with edgejwt, and a Node (Koa)
-##        service, driven by wrk on 127.0.0.1; prints a table and writes bench/results/<date>-<sha>.{md,json}.
+## bench: the benchmark: Envoy without auth, with jwt_authn, with a no-op Go Wasm filter, with edgejwt
+##        (default build, hostCrypto, RSA-only build), each in front of a Go upstream and answering
+##        itself (direct_response), and a Node (Koa) service, driven by wrk on 127.0.0.1; then Envoy's
+##        start-up CPU and memory per setup; prints tables and writes bench/results/<date>-<sha>.{md,json}.
 ##        Installs wrk (and Node) from Debian when missing and run as root; the Node modules with npm ci.
-bench: build
+bench: build bench-noop
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "bench: installing wrk from Debian" >&2; \
@@ -132,3 +139,7 @@ bench: build
 	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }; } >/dev/null || exit 1; \
 	  else echo "bench: node and npm are missing (Debian: apt-get install nodejs npm)" >&2; exit 1; fi; }
 	ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" $(GO) run ./bench/cmd/edgejwt-bench $(BENCH_FLAGS)
+
+## bench-noop: build/noop.wasm, bench/noop built with the filter's binding and flags
+bench-noop:
+	$(GO) run ./cmd/wasmbuild -pkg ./bench/noop -o $(NOOP_WASM)

@@ -17,52 +17,109 @@ func TestApplyExtras(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := &bench{issuer: iss}
-	variants := []string{`c2={"clockSkew":"5s","outputPayloadToHeader":null,"_top":{"realm":"r"}}`}
-	specs, err := b.specs("a,c", `{"audiences":["x","y"]}`, variants)
+	extra := `{"audiences":["x","y"]}`
+	variants := []string{`c3={"clockSkew":"5s","outputPayloadToHeader":null,"_top":{"realm":"r"}}`}
+	specs, err := b.specs("a,c,c2,r,n", extra, variants)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := []string{specs[0].ID, specs[1].ID, specs[2].ID}; !reflect.DeepEqual(got, []string{"a", "c", "c2"}) {
-		t.Fatalf("setups %v", got)
+	var ids []string
+	for _, sp := range specs {
+		ids = append(ids, sp.ID)
 	}
-	if err := b.applyExtras(specs, `{"audiences":["x","y"]}`, variants); err != nil {
+	if !reflect.DeepEqual(ids, []string{"a", "c", "c2", "r", "n", "c3"}) {
+		t.Fatalf("setups %v", ids)
+	}
+	if err := b.applyExtras(specs, extra, variants); err != nil {
 		t.Fatal(err)
 	}
-	var c, c2 struct {
-		Realm    string           `json:"realm"`
-		JwtRules []map[string]any `json:"jwtRules"`
+	type config struct {
+		Realm      string           `json:"realm"`
+		HostCrypto *bool            `json:"hostCrypto"`
+		JwtRules   []map[string]any `json:"jwtRules"`
 	}
-	if err := json.Unmarshal([]byte(specs[1].FilterConfig), &c); err != nil {
-		t.Fatal(err)
+	cfgs := map[string]config{}
+	for _, sp := range specs {
+		if sp.Kind != kindEdgejwt {
+			if sp.FilterConfig != "" {
+				t.Errorf("%s has a filter configuration: %s", sp.ID, sp.FilterConfig)
+			}
+			continue
+		}
+		var c config
+		if err := json.Unmarshal([]byte(sp.FilterConfig), &c); err != nil {
+			t.Fatalf("%s: %v", sp.ID, err)
+		}
+		cfgs[sp.ID] = c
 	}
-	if err := json.Unmarshal([]byte(specs[2].FilterConfig), &c2); err != nil {
-		t.Fatal(err)
-	}
+	c := cfgs["c"]
 	if got := c.JwtRules[0]["audiences"]; !reflect.DeepEqual(got, []any{"x", "y"}) {
 		t.Errorf("c audiences = %v", got)
 	}
-	if c.JwtRules[0]["issuer"] != iss.Name || c.JwtRules[0]["jwksCluster"] != jwksCluster {
-		t.Errorf("c rule = %v", c.JwtRules[0])
+	if c.JwtRules[0]["issuer"] != iss.Name || c.JwtRules[0]["jwksCluster"] != jwksCluster || c.HostCrypto != nil {
+		t.Errorf("c = %+v", c)
 	}
-	r := c2.JwtRules[0]
-	if r["clockSkew"] != "5s" || c2.Realm != "r" {
-		t.Errorf("c2 = %s", specs[2].FilterConfig)
+	// (c2) is (c) plus hostCrypto; (r) is (c)'s configuration.
+	if c2 := cfgs["c2"]; c2.HostCrypto == nil || !*c2.HostCrypto || !reflect.DeepEqual(c2.JwtRules, c.JwtRules) {
+		t.Errorf("c2 = %+v", c2)
+	}
+	if !reflect.DeepEqual(cfgs["r"], c) {
+		t.Errorf("r = %+v, want c's %+v", cfgs["r"], c)
+	}
+	c3 := cfgs["c3"]
+	r := c3.JwtRules[0]
+	if r["clockSkew"] != "5s" || c3.Realm != "r" {
+		t.Errorf("c3 = %+v", c3)
 	}
 	if _, ok := r["outputPayloadToHeader"]; ok {
-		t.Errorf("null did not delete outputPayloadToHeader: %s", specs[2].FilterConfig)
+		t.Errorf("null did not delete outputPayloadToHeader: %+v", c3)
 	}
 	if got := r["audiences"]; !reflect.DeepEqual(got, []any{audience}) {
-		t.Errorf("c2 took c's extra: audiences = %v", got)
+		t.Errorf("c3 took c's extra: audiences = %v", got)
+	}
+	for _, sp := range specs {
+		if want := map[string]string{"c": moduleDefault, "c2": moduleDefault, "c3": moduleDefault, "r": moduleRSA, "n": moduleNoop}[sp.ID]; sp.Module != want {
+			t.Errorf("%s: module %q, want %q", sp.ID, sp.Module, want)
+		}
 	}
 
 	if _, err := b.specs("a,e", "", nil); err == nil {
 		t.Error("unknown setup accepted")
 	}
-	if _, err := b.specs("c", "", []string{"c={}"}); err == nil {
-		t.Error("variant named like a setup accepted")
+	for _, v := range []string{"c={}", "c2={}", "r={}", "n={}", "={}", "x"} {
+		if _, err := b.specs("c", "", []string{v}); err == nil {
+			t.Errorf("variant %q accepted", v)
+		}
 	}
-	if err := b.applyExtras([]setupSpec{{ID: "c", Kind: kindEdgejwt}}, `[1]`, nil); err == nil {
+	if err := b.applyExtras([]setupSpec{{ID: "c", Kind: kindEdgejwt, takesExtra: true}}, `[1]`, nil); err == nil {
 		t.Error("non-object extra accepted")
+	}
+	if specs, err := b.specs(defaultSetups, "", nil); err != nil || len(specs) != len(builtinSpecs) {
+		t.Errorf("default setups: %d, %v; want all %d", len(specs), err, len(builtinSpecs))
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	b := &bench{fpRepeats: 3}
+	if err := b.parseModes("direct, go,direct"); err != nil || !reflect.DeepEqual(b.modes, []string{modeDirect, modeGo}) {
+		t.Errorf("modes %v, %v", b.modes, err)
+	}
+	for _, bad := range []string{"", "go,upstream", ","} {
+		if err := b.parseModes(bad); err == nil {
+			t.Errorf("-upstream-modes %q accepted", bad)
+		}
+	}
+	if err := b.parseFootprint("a,b,n,c,r,a", "1,4"); err != nil || !reflect.DeepEqual(b.fpSetups, []string{"a", "b", "n", "c", "r"}) ||
+		!reflect.DeepEqual(b.fpConcurrency, []int{1, 4}) {
+		t.Errorf("footprint %v %v, %v", b.fpSetups, b.fpConcurrency, err)
+	}
+	if err := b.parseFootprint("", ""); err != nil || len(b.fpSetups) != 0 {
+		t.Errorf("no footprint phase: %v %v", b.fpSetups, err)
+	}
+	for _, bad := range [][2]string{{"d", "1"}, {"x", "1"}, {"a", "0"}, {"a", "one"}, {"a", ""}} {
+		if err := b.parseFootprint(bad[0], bad[1]); err == nil {
+			t.Errorf("footprint %q at %q accepted", bad[0], bad[1])
+		}
 	}
 }
 
@@ -76,10 +133,6 @@ func TestProcReadings(t *testing.T) {
 	}
 	if kb, err := procStatusKB(os.Getpid(), "VmHWM"); err != nil || kb <= 0 {
 		t.Errorf("VmHWM = %v, %v", kb, err)
-	}
-	ppid, err := procPPID(os.Getpid())
-	if err != nil || ppid != os.Getppid() {
-		t.Errorf("procPPID = %v, %v; want %d", ppid, err, os.Getppid())
 	}
 	a, err := readCPUTimes()
 	if err != nil || len(a.busy) == 0 {

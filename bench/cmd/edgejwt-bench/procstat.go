@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -39,23 +38,6 @@ func procCPU(pid int) (float64, error) {
 	return float64(ut+st) / clockTicks, nil
 }
 
-// procPPID is the parent process ID of pid.
-func procPPID(pid int) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	end := bytes.LastIndexByte(b, ')')
-	if end < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
-	}
-	f := strings.Fields(string(b[end+1:]))
-	if len(f) < 2 {
-		return 0, fmt.Errorf("/proc/%d/stat: short", pid)
-	}
-	return strconv.Atoi(f[1])
-}
-
 // procStatusKB reads one "Name:   123 kB" line of /proc/<pid>/status.
 func procStatusKB(pid int, name string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
@@ -82,32 +64,6 @@ func procStatusKB(pid int, name string) (int64, error) {
 // clear_refs, Linux 4.0+), so that VmHWM read after a run is that run's peak.
 func resetPeakRSS(pid int) error {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
-}
-
-// findChild returns the process whose parent is ppid and whose command line
-// contains marker (Envoy, which func-e starts as our child).
-func findChild(ppid int, marker string) (int, error) {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if p, err := procPPID(pid); err != nil || p != ppid {
-			continue
-		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		if bytes.Contains(cmd, []byte(marker)) {
-			return pid, nil
-		}
-	}
-	return 0, fmt.Errorf("no child process of %d with %q in its command line", ppid, marker)
 }
 
 // cpuTimes is the busy and total time of each CPU from /proc/stat, in seconds.
