@@ -23,7 +23,21 @@ type Config struct {
 	AdminPort    int
 	Listeners    []Listener
 	Clusters     []Cluster
+	// MemoryRelease, when set, has Envoy's allocator return free memory
+	// to the system (memory_allocator_manager), as the repository's
+	// envoy.yaml does.
+	MemoryRelease *MemoryRelease
 }
+
+// MemoryRelease is Envoy's memory_allocator_manager: up to Bytes of free
+// memory returned to the system every Interval.
+type MemoryRelease struct {
+	Bytes    int64
+	Interval time.Duration
+}
+
+// ShippedMemoryRelease is envoy.yaml's memory_allocator_manager.
+var ShippedMemoryRelease = &MemoryRelease{Bytes: 100 << 20, Interval: time.Second}
 
 // Listener is one HTTP listener.
 type Listener struct {
@@ -140,6 +154,12 @@ func (c Config) Render() (string, error) {
 		return "", errors.New("envoyproc: no listener")
 	}
 	d := renderData{AdminAddress: or(c.AdminAddress, localhost), AdminPort: c.AdminPort}
+	if m := c.MemoryRelease; m != nil {
+		if m.Bytes <= 0 || m.Interval <= 0 {
+			return "", errors.New("envoyproc: MemoryRelease needs positive Bytes and Interval")
+		}
+		d.ReleaseBytes, d.ReleaseInterval = m.Bytes, duration(m.Interval, time.Second)
+	}
 	for i, l := range c.Listeners {
 		rl, err := prepareListener(i, l)
 		if err != nil {
@@ -170,10 +190,12 @@ func (c Config) Render() (string, error) {
 
 // The template's view of a Config: defaults applied, checked.
 type renderData struct {
-	AdminAddress string
-	AdminPort    int
-	Listeners    []renderListener
-	Clusters     []renderCluster
+	AdminAddress    string
+	AdminPort       int
+	ReleaseBytes    int64
+	ReleaseInterval string
+	Listeners       []renderListener
+	Clusters        []renderCluster
 }
 
 type renderListener struct {
@@ -304,6 +326,11 @@ func jsonString(s string) (string, error) {
 var configTemplate = template.Must(template.New("envoy").Funcs(template.FuncMap{"json": jsonString}).Parse(`
 admin:
   address: {socket_address: {address: {{json .AdminAddress}}, port_value: {{.AdminPort}}}}
+{{- if .ReleaseBytes}}
+memory_allocator_manager:
+  bytes_to_release: {{.ReleaseBytes}}
+  memory_release_interval: {{.ReleaseInterval}}
+{{- end}}
 static_resources:
   listeners:
 {{- range .Listeners}}

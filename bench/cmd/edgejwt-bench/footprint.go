@@ -183,11 +183,19 @@ type footprintTarget struct {
 	Want   float64 `json:"want_at_most"`
 	Got    float64 `json:"got"`
 	Status string  `json:"status"` // met, missed, n/a
+	// For start-up CPU: the ratio to (n) in this run, and the ratio the
+	// target means (Want / referenceNoopStartCPU), which decides Status.
+	Ratio     float64 `json:"ratio_to_noop,omitempty"`
+	WantRatio float64 `json:"want_ratio_to_noop,omitempty"`
 }
 
-// footprintGoals are the targets: the RSA-only build at most 4.5 s of CPU to
-// ready and +110 MB of RSS over no auth after load; the default build 6.5 s
-// and +135 MB.
+// footprintGoals are issue 9's targets: the RSA-only build at most 4.5 s of
+// CPU to ready and +110 MB of RSS over no auth after load; the default build
+// 6.5 s and +135 MB. The seconds were set on a machine where the no-op Go
+// filter (n) took referenceNoopStartCPU to start; compile time scales with
+// the machine, so start-up is judged as a ratio to (n) in the same run:
+// want/referenceNoopStartCPU. RSS does not scale with CPU speed and is
+// judged as it is.
 var footprintGoals = []struct {
 	setup, what string
 	want        float64
@@ -195,3 +203,7 @@ var footprintGoals = []struct {
 	{"r", "start_cpu_s", 4.5}, {"r", "rss_over_a_mb", 110},
 	{"c", "start_cpu_s", 6.5}, {"c", "rss_over_a_mb", 135},
 }
+
+// referenceNoopStartCPU is the no-op filter's start-up CPU (seconds) on the
+// machine of the targets (2.3-2.6 s measured there).
+const referenceNoopStartCPU = 2.45

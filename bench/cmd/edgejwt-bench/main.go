@@ -142,7 +142,7 @@ func main() {
 	noPin := flag.Bool("no-pin", false, "do not pin processes to CPUs with taskset")
 	serverCPU := flag.Int("server-cpu", 0, "CPU of the server under test (Envoy, Node)")
 	loadCPU := flag.Int("load-cpu", 1, "CPU of wrk, the upstream, the issuer and this program")
-	fpSetups := flag.String("footprint-setups", "a,b,n,c,r", "setups of the footprint phase (start-up CPU and memory), from a, b, b2, n, c, c2, r; empty: no footprint phase")
+	fpSetups := flag.String("footprint-setups", "a,b,n,c,c-keep,r", "setups of the footprint phase (start-up CPU and memory), from a, b, b2, n, c, c2, r, c-keep (c without memory_allocator_manager); empty: no footprint phase")
 	fpConc := flag.String("footprint-concurrency", "1,4", "Envoy --concurrency values of the footprint phase")
 	fpRepeats := flag.Int("footprint-repeats", 3, "starts of each footprint setup and concurrency (V8's compile time is noisy: the median and range are reported)")
 	fpLoad := flag.Duration("footprint-load", 8*time.Second, "load run (repeated token, direct mode) after which the footprint phase reads RSS and peak RSS")
@@ -210,7 +210,7 @@ func (b *bench) parseFootprint(setups, conc string) error {
 	for _, id := range splitList(setups) {
 		sp, ok := builtinSpecs[id]
 		if !ok || sp.Kind == kindNode {
-			return fmt.Errorf("-footprint-setups: %q is not an Envoy setup (a, b, b2, n, c, c2, r)", id)
+			return fmt.Errorf("-footprint-setups: %q is not an Envoy setup (a, b, b2, n, c, c2, r, c-keep)", id)
 		}
 		if !slices.Contains(b.fpSetups, id) {
 			b.fpSetups = append(b.fpSetups, id)

@@ -240,9 +240,9 @@ func (r *report) footprintTargetsSection() *section {
 		what, got := "", "-"
 		switch t.What {
 		case "start_cpu_s":
-			what = fmt.Sprintf("start-up CPU <= %g s", t.Want)
+			what = fmt.Sprintf("start-up CPU <= %g s, i.e. <= %.2fx (n)", t.Want, t.Want/referenceNoopStartCPU)
 			if t.Status != "n/a" {
-				got = fmt.Sprintf("%.2f s", t.Got)
+				got = fmt.Sprintf("%.2f s = %.2fx (n)", t.Got, t.Ratio)
 			}
 		case "rss_over_a_mb":
 			what = fmt.Sprintf("RSS after load <= +%g MB over a", t.Want)

@@ -61,6 +61,9 @@ type setupSpec struct {
 	topExtra map[string]any
 	// takesExtra: -filter-config-extra applies ((c), (c2), (r)).
 	takesExtra bool
+	// KeepFreeMemory leaves out envoy.yaml's memory_allocator_manager,
+	// which every other setup has (footprint setup c-keep).
+	KeepFreeMemory bool `json:"keep_free_memory,omitempty"`
 }
 
 // defaultSetups is -setups' default: every setup.
@@ -76,6 +79,10 @@ var builtinSpecs = map[string]setupSpec{
 	"c2": {ID: "c2", Name: "Envoy + edgejwt, hostCrypto", Kind: kindEdgejwt, Module: moduleDefault, takesExtra: true,
 		topExtra: map[string]any{"hostCrypto": true}},
 	"r": {ID: "r", Name: "Envoy + edgejwt RSA-only build", Kind: kindEdgejwt, Module: moduleRSA, takesExtra: true},
+	// c-keep is (c) without envoy.yaml's memory_allocator_manager: what
+	// that setting is worth (footprint phase only).
+	"c-keep": {ID: "c-keep", Name: "Envoy + edgejwt, no memory_allocator_manager", Kind: kindEdgejwt, Module: moduleDefault,
+		takesExtra: true, KeepFreeMemory: true},
 	"d": {ID: "d", Name: "Node: Koa + jsonwebtoken + jwks-rsa", Kind: kindNode},
 }
 
@@ -292,6 +299,9 @@ func (b *bench) envoyConfig(sp setupSpec, mode string, adminPort, listenPort int
 		}}}
 	}
 	cfg := envoyproc.Config{AdminPort: adminPort}
+	if !sp.KeepFreeMemory {
+		cfg.MemoryRelease = envoyproc.ShippedMemoryRelease
+	}
 	if mode == modeDirect {
 		l.Routes = []envoyproc.Route{{Direct: &envoyproc.DirectResponse{Status: 200, Body: directBody}}}
 	} else {

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgejwt/edgejwt/internal/devservers"
+	"github.com/edgejwt/edgejwt/internal/envoyproc"
 )
 
 // TestEnvoyConfig renders every Envoy setup in both modes and checks what
@@ -109,5 +113,27 @@ func TestEnvoyConfig(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestMemoryReleaseAsShipped: the bench's Envoys return free memory as the
+// repository's envoy.yaml does, so that the footprint is what users get.
+func TestMemoryReleaseAsShipped(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "envoy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		MAM struct {
+			Bytes    int64  `yaml:"bytes_to_release"`
+			Interval string `yaml:"memory_release_interval"`
+		} `yaml:"memory_allocator_manager"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := envoyproc.ShippedMemoryRelease
+	if doc.MAM.Bytes != want.Bytes || doc.MAM.Interval != strconv.FormatFloat(want.Interval.Seconds(), 'f', -1, 64)+"s" {
+		t.Errorf("envoy.yaml memory_allocator_manager %+v, envoyproc.ShippedMemoryRelease %+v", doc.MAM, want)
 	}
 }
