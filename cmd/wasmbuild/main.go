@@ -9,7 +9,8 @@
 //     internal package in place of the in-memory mock host;
 //   - gjson, without its built-in modifiers (patches.go says why);
 //   - the Go runtime's netpoll_wasip1.go, patched so that the module runs on
-//     Envoy 1.36-1.38 (patches.go), given to the compiler with -overlay;
+//     Envoy 1.36-1.38, and crypto/rsa's rsa.go, patched so that fmt stays
+//     out of the module (patches.go), given to the compiler with -overlay;
 //   - an alternate module file (wasm.mod) that points at the two copies.
 //
 // go.mod, go.sum and every native build and test stay untouched.
@@ -137,13 +138,15 @@ func build(out, pkg string, tags []string, runtimePatch bool) error {
 	args := []string{"build", "-modfile=" + modfile, "-tags", strings.Join(tags, ","),
 		"-buildmode=c-shared", "-trimpath",
 		"-ldflags=-X " + gjsonModule + ".disableModifiers=true"}
+	std := []patch{cryptoRSAErrorf}
 	if runtimePatch {
-		overlay, err := runtimeOverlay(work)
-		if err != nil {
-			return err
-		}
-		args = append(args, "-overlay="+overlay)
+		std = append(std, runtimeNetpoll)
 	}
+	overlay, err := stdOverlay(work, std)
+	if err != nil {
+		return err
+	}
+	args = append(args, "-overlay="+overlay)
 	args = append(args, "-o", out, pkg)
 	cmd := goCmd(root, []string{"GOOS=wasip1", "GOARCH=wasm"}, args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -158,22 +161,29 @@ func build(out, pkg string, tags []string, runtimePatch bool) error {
 	return nil
 }
 
-// runtimeOverlay writes the patched runtime file and the -overlay file that
-// puts it in place of the original, and returns the overlay's path.
-func runtimeOverlay(work string) (string, error) {
+// stdOverlay writes the patched standard-library files and the -overlay
+// file that puts them in place of the originals, and returns the overlay's
+// path.
+func stdOverlay(work string, patches []patch) (string, error) {
 	goroot, err := goCmd("", nil, "env", "GOROOT").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOROOT: %w", err)
 	}
-	orig := filepath.Join(strings.TrimSpace(string(goroot)), "src", filepath.FromSlash(runtimeNetpoll.file))
-	patched := filepath.Join(work, "runtime", filepath.Base(orig))
-	if err := os.MkdirAll(filepath.Dir(patched), 0o755); err != nil {
-		return "", err
+	replace := map[string]string{}
+	for _, p := range patches {
+		orig := filepath.Join(strings.TrimSpace(string(goroot)), "src", filepath.FromSlash(p.file))
+		// "_std": the go command leaves directories starting with "_" out
+		// of ./... patterns, so the copies are never built as packages.
+		patched := filepath.Join(work, "_std", filepath.FromSlash(p.file))
+		if err := os.MkdirAll(filepath.Dir(patched), 0o755); err != nil {
+			return "", err
+		}
+		if err := p.applyFile(orig, patched); err != nil {
+			return "", err
+		}
+		replace[orig] = patched
 	}
-	if err := runtimeNetpoll.applyFile(orig, patched); err != nil {
-		return "", err
-	}
-	b, err := json.Marshal(map[string]map[string]string{"Replace": {orig: patched}})
+	b, err := json.Marshal(map[string]map[string]string{"Replace": replace})
 	if err != nil {
 		return "", err
 	}
