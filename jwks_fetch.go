@@ -81,8 +81,17 @@ func newIssuerKeys(rule int, r config.Rule, owner string) (*issuerKeys, error) {
 			return nil, &config.Error{Field: "jwtRules[" + strconv.Itoa(rule) + "].jwksUri", Msg: err.Error()}
 		}
 	}
-	ik.source = jwkscache.NewSource(sharedData{}, r.Issuer, owner, policy(r), mrand.Float64)
+	ik.source = jwkscache.NewSource(sharedData{}, r.Issuer, origin(r), owner, policy(r), mrand.Float64)
 	return ik, nil
+}
+
+// origin names where a rule's keys come from, for jwkscache: two rules (or
+// two configurations) share a key set only when this is the same.
+func origin(r config.Rule) string {
+	if r.OIDCDiscovery {
+		return "discovery " + r.Issuer + " cluster " + r.JWKSCluster
+	}
+	return "jwks " + r.JWKSURI + " cluster " + r.JWKSCluster
 }
 
 // policy is a rule's fetch schedule.
@@ -102,7 +111,7 @@ func policy(r config.Rule) jwkscache.Policy {
 // sync picks up an entry another VM stored; true when there was one (held
 // requests are then decided again).
 func (ik *issuerKeys) sync() bool {
-	updated, _, _, err := ik.source.Sync()
+	updated, _, _, err := ik.source.Sync(time.Now())
 	if err != nil {
 		proxywasm.LogDebug("issuer " + ik.cfg.Issuer + ": reading shared keys: " + err.Error())
 	}
@@ -221,8 +230,15 @@ func (ik *issuerKeys) onJWKS(body []byte, cacheControl string, loaded func(rule 
 		return
 	}
 	ik.metrics.fetchOK.Add(1)
-	ik.metrics.keys.Set(uint64(ik.source.Keys(now).Len()))
+	n := ik.source.Keys(now).Len()
+	ik.metrics.keys.Set(uint64(n))
 	switch {
+	case n == 0:
+		ik.metrics.fetchEmpty.Add(1)
+		if docChanged {
+			proxywasm.LogCritical("issuer " + ik.cfg.Issuer + ": " + ik.jwksURI + " holds no usable key: the issuer has withdrawn its keys, " +
+				"and every token of this issuer is refused until it publishes one")
+		}
 	case docChanged:
 		proxywasm.LogInfo("issuer " + ik.cfg.Issuer + ": loaded " + strconv.Itoa(ik.source.Keys(now).Len()) + " keys from " + ik.jwksURI)
 	case ik.failing:

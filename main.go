@@ -43,7 +43,6 @@ type pluginContext struct {
 	pending map[uint32]pendingRequest // held requests, by HTTP context ID
 	keysFn  authn.KeysFunc
 	metrics *requestMetrics
-	memory  memoryGauge
 	// lookAlikes is scratch space for the request path.
 	lookAlikes []string
 }
@@ -122,7 +121,7 @@ func (p *pluginContext) OnTick() {
 		ik.maybeFetch(now, p.resume)
 		ik.tick(now)
 	}
-	p.memory.sample(now)
+	vmMemory.sample(now)
 	for id, pr := range p.pending {
 		if now.After(pr.deadline) {
 			p.finish(id, pr.onTimeout)
@@ -168,11 +167,21 @@ func (p *pluginContext) decide(id uint32, headers [][2]string, endOfStream, agai
 		return d, true
 	case d.Rule >= 0 && errors.Is(d.Err, verifier.ErrUnknownKID) && !again:
 		// A Deny, or an Allow without claims under allow_missing_or_failed.
-		if p.issuers[d.Rule].source.RequestKIDRefetch(now) && p.hold(id, d.Rule, endOfStream, d) {
+		if p.issuers[d.Rule].source.RequestKIDRefetch(now, p.kidMaxWait()) && p.hold(id, d.Rule, endOfStream, d) {
 			return d, true
 		}
 	}
 	return d, false
+}
+
+// fetchAllowance is left of pendingRequestTimeout for the refetch itself
+// when a request with an unknown kid waits for the next refetch slot.
+const fetchAllowance = time.Second
+
+// kidMaxWait is how long a request with an unknown kid may wait for the
+// next refetch slot to open.
+func (p *pluginContext) kidMaxWait() time.Duration {
+	return max(p.cfg.PendingRequestTimeout-fetchAllowance, 0)
 }
 
 // resume decides again on every request held for rule's keys.

@@ -21,9 +21,10 @@ import (
 //	edgejwt.jwks.<issuer>.fetch_success   JWKS fetches that loaded keys
 //	edgejwt.jwks.<issuer>.fetch_failed    JWKS fetches that failed
 //	edgejwt.jwks.<issuer>.keys_unsafe     keys refused as never to be trusted (leaked private key, ROCA, ...)
+//	edgejwt.jwks.<issuer>.fetch_empty     fetches that loaded a key set with no usable key (revocation)
 //	edgejwt.jwks.<issuer>.keys            gauge: usable keys in the last fetched set
 //	edgejwt.jwks.<issuer>.age_seconds     gauge: age of the key set in use
-//	edgejwt.vm_memory_bytes               gauge: Go runtime memory, summed over the VMs
+//	edgejwt.vm_memory_bytes               gauge: Go runtime memory of a VM (each VM sets it; they are alike)
 //
 // A metric the host refuses to define is left out (a zero Counter or Gauge
 // updates metric 0 at worst); metrics never fail a request.
@@ -85,6 +86,7 @@ type issuerMetrics struct {
 	fetchOK     hostmetrics.Counter
 	fetchFailed hostmetrics.Counter
 	keysUnsafe  hostmetrics.Counter
+	fetchEmpty  hostmetrics.Counter
 	// keys and age are the same for every VM (they share the key set),
 	// so each VM sets them.
 	keys hostmetrics.Gauge
@@ -97,6 +99,7 @@ func newIssuerMetrics(issuer string) issuerMetrics {
 		fetchOK:     counter(p + "fetch_success"),
 		fetchFailed: counter(p + "fetch_failed"),
 		keysUnsafe:  counter(p + "keys_unsafe"),
+		fetchEmpty:  counter(p + "fetch_empty"),
 		keys:        gauge(p + "keys"),
 		age:         gauge(p + "age_seconds"),
 	}
@@ -114,16 +117,22 @@ func statName(s string) string {
 	return string(b)
 }
 
+// vmMemory is this VM's memory gauge: one per VM, whatever the number of
+// plugin contexts (filter configurations) in it, so that configuration
+// pushes, which add and retire plugin contexts, leave the figure alone.
+var vmMemory memoryGauge
+
 // memoryGauge reports the Go runtime's memory (in a Wasm VM: its linear
-// memory, which never shrinks) as edgejwt.vm_memory_bytes, summed over the
-// VMs: each VM adds the change of its own figure. The soak test watches it
-// level off.
+// memory, which never shrinks) as edgejwt.vm_memory_bytes. Every VM sets
+// the gauge to its own figure: the VMs of one Envoy run the same code on
+// the same kind of traffic, and a gauge each VM sets stays true when VMs
+// come and go (a sum would need every VM to take its share back when it
+// ends, which a crashed VM never does). The soak test watches it level off.
 type memoryGauge struct {
-	g        hostmetrics.Gauge
-	defined  bool
-	reported int64
-	next     time.Time
-	sample1  []metrics.Sample
+	g       hostmetrics.Gauge
+	defined bool
+	next    time.Time
+	sample1 []metrics.Sample
 }
 
 const memorySamplePeriod = 5 * time.Second
@@ -142,7 +151,5 @@ func (m *memoryGauge) sample(now time.Time) {
 	if m.sample1[0].Value.Kind() != metrics.KindUint64 {
 		return
 	}
-	v := int64(m.sample1[0].Value.Uint64())
-	m.g.Add(v - m.reported)
-	m.reported = v
+	m.g.Set(m.sample1[0].Value.Uint64())
 }

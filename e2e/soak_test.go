@@ -18,7 +18,7 @@ import (
 // TestSoak (make soak; build tag soak) drives mixed valid, invalid and
 // missing tokens through Envoy with two workers at saturation for
 // $EDGEJWT_SOAK_DURATION (default 3m), sampling the Wasm VMs' memory
-// (edgejwt.vm_memory_bytes, summed over the VMs) every 5 s. It fails on any
+// (edgejwt.vm_memory_bytes, a VM's memory, set by each VM) every 5 s. It fails on any
 // 5xx, any VM reload or Wasm error, and on memory that keeps growing in the
 // second half of the run (Go's linear memory never shrinks, so a leak ends
 // in a dead VM). The series goes to build/soak.csv.

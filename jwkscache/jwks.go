@@ -100,8 +100,21 @@ func (s Skipped) String() string {
 
 // Parse parses a JWKS document (RFC 7517). Keys that cannot be used safely
 // are left out and reported in skipped, without dropping the good keys of
-// the same set; a document with no usable key is an error.
+// the same set; a document with no usable key is an error (ErrNoUsableKey),
+// as a configured inline JWKS must have one.
 func Parse(doc []byte) (set *KeySet, skipped []Skipped, err error) {
+	set, skipped, err = ParseKeySet(doc)
+	if err == nil && set.Len() == 0 {
+		return nil, skipped, ErrNoUsableKey
+	}
+	return set, skipped, err
+}
+
+// ParseKeySet is Parse for a fetched document: a well-formed document with
+// no usable key ({"keys":[]}, or only keys that cannot be used) gives an
+// empty KeySet, not an error. That is the issuer's word: it has withdrawn
+// its keys (revocation), and every token is to be refused.
+func ParseKeySet(doc []byte) (set *KeySet, skipped []Skipped, err error) {
 	if len(doc) > MaxJWKSSize {
 		return nil, nil, errors.New("jwks: document larger than " + strconv.Itoa(MaxJWKSSize) + " bytes")
 	}
@@ -142,9 +155,6 @@ func Parse(doc []byte) (set *KeySet, skipped []Skipped, err error) {
 		i++
 		return true
 	})
-	if len(set.keys) == 0 {
-		return nil, skipped, ErrNoUsableKey
-	}
 	return set, skipped, nil
 }
 

@@ -40,7 +40,7 @@ func DefaultPolicy() Policy {
 		RetryInterval:             1 * time.Second,
 		MaxRetryInterval:          60 * time.Second,
 		MaxStale:                  24 * time.Hour,
-		UnknownKIDRefetchInterval: 30 * time.Second,
+		UnknownKIDRefetchInterval: 5 * time.Second,
 		FetchTimeout:              5 * time.Second,
 	}
 }

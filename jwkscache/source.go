@@ -2,6 +2,7 @@ package jwkscache
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
@@ -30,23 +31,31 @@ var ErrNotShared = errors.New("jwkscache: key set not shared")
 // the VM holding it died, and another VM may fetch.
 const leaseMargin = 2 * time.Second
 
-// Source is one issuer's key set as one VM sees it. Every VM of the process
-// holds its own Source; they share the fetched document through the Store:
-// whichever VM finds a fetch due takes a lease (compare-and-swap), fetches,
-// and stores the document; the others pick it up in Sync. Each VM parses a
-// document once, when its entry changes, never per request.
+// Source is one issuer's key set, from one origin, as one VM sees it. Every
+// VM of the process holds its own Source; they share the fetched document
+// through the Store: whichever VM finds a fetch due takes a lease
+// (compare-and-swap), fetches, and stores the document; the others pick it
+// up in Sync. Each VM parses a document once, when its entry changes, never
+// per request.
 //
-// Shared keys, per issuer: the entry (see Entry), the fetch lease
-// ("<owner> <until ms> <consecutive failures>") and the time of the last
-// refetch asked for by an unknown kid ("<ms>").
+// The shared keys are named by the issuer and a digest of the origin (the
+// JWKS URI or discovery URL and the cluster): a configuration push that
+// points the issuer elsewhere starts a key set of its own at once, and two
+// configurations of one VM that name one issuer with different origins
+// never adopt each other's keys. Per key set: the entry (see Entry), the
+// fetch lease ("<owner> <until ms> <consecutive failures>") and the time of
+// the last refetch asked for by an unknown kid ("<ms>"). Key sets no
+// configuration uses any more are dropped (index.go).
 type Source struct {
 	store    Store
 	owner    string // this VM, in leases
+	name     string // issuer#digest: the key set's name in shared data
 	entryKey string
 	leaseKey string
 	kidKey   string
 	policy   Policy
 	jitter   func() float64
+	usedAt   time.Time // when this Source last marked its key set as used
 
 	keys      *KeySet
 	fetchedAt time.Time
@@ -55,20 +64,40 @@ type Source struct {
 	entryCAS  uint32
 	fetching  bool
 	forcedAt  time.Time // an unknown kid asked for a fetch at that time
+	// kidWaiting: tokens with an unknown kid wait for the next refetch
+	// slot, which this VM takes when it opens.
+	kidWaiting bool
 }
 
-// NewSource returns the Source of one issuer. owner must differ between the
-// VMs of one process; jitter returns numbers in [0, 1).
-func NewSource(store Store, issuer, owner string, p Policy, jitter func() float64) *Source {
+// NewSource returns the Source of one issuer's key set from origin, a
+// string that names where it is fetched from (URI and cluster). owner must
+// differ between the VMs of one process; jitter returns numbers in [0, 1).
+func NewSource(store Store, issuer, origin, owner string, p Policy, jitter func() float64) *Source {
+	name := KeySetName(issuer, origin)
 	return &Source{
 		store:    store,
 		owner:    owner,
-		entryKey: "edgejwt/jwks/" + issuer,
-		leaseKey: "edgejwt/jwks-lease/" + issuer,
-		kidKey:   "edgejwt/jwks-kid-refetch/" + issuer,
+		name:     name,
+		entryKey: entryPrefix + name,
+		leaseKey: leasePrefix + name,
+		kidKey:   kidPrefix + name,
 		policy:   p,
 		jitter:   jitter,
 	}
+}
+
+// Shared-data key prefixes, followed by a key set's name.
+const (
+	entryPrefix = "edgejwt/jwks/"
+	leasePrefix = "edgejwt/jwks-lease/"
+	kidPrefix   = "edgejwt/jwks-kid-refetch/"
+)
+
+// KeySetName names the key set of issuer from origin in shared data:
+// "<issuer>#<16 hex digits of SHA-256(issuer, origin)>".
+func KeySetName(issuer, origin string) string {
+	h := sha256.Sum256([]byte(issuer + "\x00" + origin))
+	return issuer + "#" + hex.EncodeToString(h[:8])
 }
 
 // NewStaticSource returns a Source that always holds keys (an inline JWKS).
@@ -100,12 +129,13 @@ func (s *Source) FetchedAt() time.Time { return s.fetchedAt }
 // reports a new entry (pending requests should be decided again);
 // docChanged a document different from the previous one, whose skipped
 // keys are then reported.
-func (s *Source) Sync() (updated, docChanged bool, skipped []Skipped, err error) {
+func (s *Source) Sync(now time.Time) (updated, docChanged bool, skipped []Skipped, err error) {
 	if s.store == nil {
 		return false, false, nil, nil
 	}
+	s.markUsed(now)
 	val, cas, found, err := s.store.Get(s.entryKey)
-	if err != nil || !found || cas == s.entryCAS {
+	if err != nil || !found || len(val) == 0 || cas == s.entryCAS {
 		return false, false, nil, err
 	}
 	e, err := DecodeEntry(val)
@@ -115,7 +145,7 @@ func (s *Source) Sync() (updated, docChanged bool, skipped []Skipped, err error)
 	s.entryCAS = cas
 	h := sha256.Sum256(e.Document)
 	if h != s.docHash || s.keys == nil {
-		keys, sk, err := Parse(e.Document)
+		keys, sk, err := ParseKeySet(e.Document)
 		if err != nil {
 			// Documents are parsed before they are stored; this one
 			// comes from another build of the filter. Keep ours.
@@ -141,7 +171,13 @@ func (s *Source) due(now time.Time) bool {
 // another VM holds an unexpired lease, which covers both a fetch in flight
 // and the backoff after a failure.
 func (s *Source) StartFetch(now time.Time) bool {
-	if s.store == nil || s.fetching || !s.due(now) {
+	if s.store == nil || s.fetching {
+		return false
+	}
+	if s.kidWaiting {
+		s.takeKIDSlot(now)
+	}
+	if !s.due(now) {
 		return false
 	}
 	val, cas, found, err := s.store.Get(s.leaseKey)
@@ -165,15 +201,16 @@ func (s *Source) StartFetch(now time.Time) bool {
 }
 
 // FetchSucceeded takes the document this VM fetched, with the response's
-// Cache-Control header. A document that does not parse or holds no usable
-// key is an error and changes nothing: the caller records it with
-// FetchFailed, and the previous keys stay in use. docChanged reports a
-// document different from the previous one.
+// Cache-Control header. A document that does not parse is an error and
+// changes nothing: the caller records it with FetchFailed, and the previous
+// keys stay in use. A well-formed key set with no usable key is the
+// issuer's word and is adopted (revocation): every token is then refused.
+// docChanged reports a document different from the previous one.
 func (s *Source) FetchSucceeded(now time.Time, doc []byte, cacheControl string) (docChanged bool, skipped []Skipped, err error) {
 	h := sha256.Sum256(doc)
 	keys := s.keys
 	if h != s.docHash || keys == nil {
-		keys, skipped, err = Parse(doc)
+		keys, skipped, err = ParseKeySet(doc)
 		if err != nil {
 			return false, skipped, err
 		}
@@ -218,12 +255,19 @@ func (s *Source) FetchFailed(now time.Time) time.Duration {
 }
 
 // RequestKIDRefetch is called for a token whose kid the key set lacks. It
-// reports whether the token should wait for a refetch: true when this call
-// asked for one, or when a refetch asked for (by any VM) within the
-// UnknownKIDRefetchInterval has not yet landed here. Past that, the kid is
-// unknown to the issuer too, and the token is refused without a fetch: at
-// most one such fetch per interval, whatever the traffic.
-func (s *Source) RequestKIDRefetch(now time.Time) bool {
+// reports whether the token should wait for a refetch rather than be
+// refused now. Refetches asked for by unknown kids are at most one per
+// UnknownKIDRefetchInterval per process (the JWKS endpoint sees a bounded
+// rate whatever the traffic); a token waits
+//   - when this call takes the interval's refetch,
+//   - when a refetch taken by any VM has not yet landed here, or
+//   - when the last one landed without its kid but the next may start
+//     within maxWait: this VM then takes it as soon as it may.
+//
+// So tokens with random kids cannot spend the budget ahead of a real
+// rotation: a new key is picked up at most one interval after it is
+// published, and tokens signed with it wait for that instead of failing.
+func (s *Source) RequestKIDRefetch(now time.Time, maxWait time.Duration) bool {
 	if s.store == nil || s.policy.UnknownKIDRefetchInterval <= 0 {
 		return false
 	}
@@ -234,9 +278,13 @@ func (s *Source) RequestKIDRefetch(now time.Time) bool {
 	if found {
 		if ms, err := strconv.ParseInt(string(val), 10, 64); err == nil {
 			at := time.UnixMilli(ms)
-			if now.Sub(at) < s.policy.UnknownKIDRefetchInterval {
+			if next := at.Add(s.policy.UnknownKIDRefetchInterval); now.Before(next) {
 				if s.fetchedAt.Before(at) {
 					s.forcedAt = at
+					return true
+				}
+				if next.Sub(now) <= maxWait {
+					s.kidWaiting = true
 					return true
 				}
 				return false
@@ -245,10 +293,37 @@ func (s *Source) RequestKIDRefetch(now time.Time) bool {
 	}
 	at := time.UnixMilli(now.UnixMilli())
 	if s.store.Set(s.kidKey, strconv.AppendInt(nil, at.UnixMilli(), 10), cas) != nil {
-		return false
+		// Another VM took the slot just now; its fetch will land here.
+		s.forcedAt = at
+		return true
 	}
 	s.forcedAt = at
 	return true
+}
+
+// takeKIDSlot takes the next unknown-kid refetch slot for the tokens that
+// wait for it, once it opens.
+func (s *Source) takeKIDSlot(now time.Time) {
+	val, cas, found, err := s.store.Get(s.kidKey)
+	if err != nil {
+		return
+	}
+	if found {
+		if ms, err := strconv.ParseInt(string(val), 10, 64); err == nil {
+			at := time.UnixMilli(ms)
+			if now.Before(at.Add(s.policy.UnknownKIDRefetchInterval)) {
+				if s.fetchedAt.Before(at) {
+					// Another VM took it; its fetch settles ours.
+					s.forcedAt, s.kidWaiting = at, false
+				}
+				return
+			}
+		}
+	}
+	at := time.UnixMilli(now.UnixMilli())
+	if s.store.Set(s.kidKey, strconv.AppendInt(nil, at.UnixMilli(), 10), cas) == nil {
+		s.forcedAt, s.kidWaiting = at, false
+	}
 }
 
 type lease struct {

@@ -74,8 +74,8 @@ func TestSourcesShareOneFetch(t *testing.T) {
 	testKeys(t)
 	store := newMemStore()
 	p := testPolicy()
-	a := NewSource(store, "iss", "vm-a", p, noJitter)
-	b := NewSource(store, "iss", "vm-b", p, noJitter)
+	a := NewSource(store, "iss", "https://iss.example/jwks", "vm-a", p, noJitter)
+	b := NewSource(store, "iss", "https://iss.example/jwks", "vm-b", p, noJitter)
 	t0 := time.UnixMilli(1_700_000_000_000)
 
 	if !a.StartFetch(t0) {
@@ -97,14 +97,14 @@ func TestSourcesShareOneFetch(t *testing.T) {
 	if b.Keys(t0) != nil {
 		t.Fatal("keys before sync")
 	}
-	updated, changed, _, err := b.Sync()
+	updated, changed, _, err := b.Sync(time.Now())
 	if err != nil || !updated || !changed || b.Keys(t0).Len() != 1 {
 		t.Fatalf("sync: updated=%v changed=%v err=%v", updated, changed, err)
 	}
-	if updated, _, _, _ := b.Sync(); updated {
+	if updated, _, _, _ := b.Sync(time.Now()); updated {
 		t.Fatal("unchanged shared data loaded again")
 	}
-	if updated, _, _, _ := a.Sync(); updated {
+	if updated, _, _, _ := a.Sync(time.Now()); updated {
 		t.Fatal("the fetching VM reloaded its own entry")
 	}
 	// Fresh: nobody fetches until the refresh interval has passed.
@@ -122,7 +122,7 @@ func TestSourcesShareOneFetch(t *testing.T) {
 	if changed, _, err := b.FetchSucceeded(later, doc, ""); err != nil || changed {
 		t.Fatalf("same document: changed=%v err=%v", changed, err)
 	}
-	if updated, changed, _, _ := a.Sync(); !updated || changed {
+	if updated, changed, _, _ := a.Sync(time.Now()); !updated || changed {
 		t.Fatalf("same document seen by a: updated=%v changed=%v", updated, changed)
 	}
 	later2 := later.Add(p.RefreshInterval)
@@ -133,7 +133,7 @@ func TestSourcesShareOneFetch(t *testing.T) {
 	if _, _, err := a.FetchSucceeded(later2, rotated, ""); err != nil {
 		t.Fatal(err)
 	}
-	if updated, changed, _, _ := b.Sync(); !updated || !changed {
+	if updated, changed, _, _ := b.Sync(time.Now()); !updated || !changed {
 		t.Fatal("b missed the rotation")
 	}
 	if _, err := b.Keys(later2).Key("k1", "RS256"); err == nil {
@@ -148,8 +148,8 @@ func TestSourceFailureBacksOffAndKeepsKeys(t *testing.T) {
 	testKeys(t)
 	store := newMemStore()
 	p := testPolicy()
-	a := NewSource(store, "iss", "vm-a", p, noJitter)
-	b := NewSource(store, "iss", "vm-b", p, noJitter)
+	a := NewSource(store, "iss", "https://iss.example/jwks", "vm-a", p, noJitter)
+	b := NewSource(store, "iss", "https://iss.example/jwks", "vm-b", p, noJitter)
 	t0 := time.UnixMilli(1_700_000_000_000)
 
 	now := t0
@@ -192,7 +192,7 @@ func TestSourceMaxStale(t *testing.T) {
 	testKeys(t)
 	p := testPolicy()
 	p.MaxStale = time.Hour
-	a := NewSource(newMemStore(), "iss", "vm-a", p, noJitter)
+	a := NewSource(newMemStore(), "iss", "https://iss.example/jwks", "vm-a", p, noJitter)
 	t0 := time.UnixMilli(1_700_000_000_000)
 	a.StartFetch(t0)
 	if _, _, err := a.FetchSucceeded(t0, jwks(rsaJWK("k1", &rsa2048.PublicKey, "")), ""); err != nil {
@@ -217,7 +217,7 @@ func TestSourceMaxStale(t *testing.T) {
 func TestSourceHonoursCacheControl(t *testing.T) {
 	testKeys(t)
 	p := testPolicy()
-	a := NewSource(newMemStore(), "iss", "vm-a", p, noJitter)
+	a := NewSource(newMemStore(), "iss", "https://iss.example/jwks", "vm-a", p, noJitter)
 	t0 := time.UnixMilli(1_700_000_000_000)
 	a.StartFetch(t0)
 	if _, _, err := a.FetchSucceeded(t0, jwks(rsaJWK("k1", &rsa2048.PublicKey, "")), "public, max-age=120"); err != nil {
@@ -235,19 +235,19 @@ func TestUnknownKIDRefetchIsRateLimited(t *testing.T) {
 	testKeys(t)
 	store := newMemStore()
 	p := testPolicy()
-	a := NewSource(store, "iss", "vm-a", p, noJitter)
-	b := NewSource(store, "iss", "vm-b", p, noJitter)
+	a := NewSource(store, "iss", "https://iss.example/jwks", "vm-a", p, noJitter)
+	b := NewSource(store, "iss", "https://iss.example/jwks", "vm-b", p, noJitter)
 	t0 := time.UnixMilli(1_700_000_000_000)
 	a.StartFetch(t0)
 	if _, _, err := a.FetchSucceeded(t0, jwks(rsaJWK("k1", &rsa2048.PublicKey, "")), ""); err != nil {
 		t.Fatal(err)
 	}
-	b.Sync()
+	b.Sync(t0)
 	t1 := t0.Add(time.Minute)
-	if !b.RequestKIDRefetch(t1) {
+	if !b.RequestKIDRefetch(t1, 0) {
 		t.Fatal("first unknown kid did not ask for a refetch")
 	}
-	if !a.RequestKIDRefetch(t1.Add(time.Millisecond)) {
+	if !a.RequestKIDRefetch(t1.Add(time.Millisecond), 0) {
 		t.Fatal("a token on another VM must wait for the refetch in flight")
 	}
 	// Only the lease holder fetches, though both were asked.
@@ -258,27 +258,195 @@ func TestUnknownKIDRefetchIsRateLimited(t *testing.T) {
 	if _, _, err := b.FetchSucceeded(t1.Add(100*time.Millisecond), rotated, ""); err != nil {
 		t.Fatal(err)
 	}
-	a.Sync()
+	a.Sync(t1)
 	if _, err := a.Keys(t1).Key("k2", "RS256"); err != nil {
 		t.Fatal("rotated key not there after the refetch")
 	}
-	// Another unknown kid within the interval: refused without a fetch.
-	if a.RequestKIDRefetch(t1.Add(time.Second)) || b.RequestKIDRefetch(t1.Add(2*time.Second)) {
-		t.Fatal("second refetch within the interval")
+	// Another unknown kid within the interval: refused at once when it
+	// cannot wait for the next slot, and no fetch starts.
+	if a.RequestKIDRefetch(t1.Add(time.Second), 0) || b.RequestKIDRefetch(t1.Add(2*time.Second), time.Second) {
+		t.Fatal("a token that cannot wait for the next slot was held")
 	}
 	if a.StartFetch(t1.Add(3 * time.Second)) {
 		t.Fatal("fetch without reason")
 	}
-	if !a.RequestKIDRefetch(t1.Add(p.UnknownKIDRefetchInterval)) {
+	if !a.RequestKIDRefetch(t1.Add(p.UnknownKIDRefetchInterval), 0) {
 		t.Fatal("no refetch after the interval")
+	}
+}
+
+// TestUnknownKIDWaitsForTheNextSlot is the attack the refetch budget must
+// survive: tokens with random kids spend the interval's refetch just before
+// the issuer publishes a new key. A token of the new key arriving then waits
+// for the next slot, which opens one interval after the last, instead of
+// being refused; the JWKS endpoint still sees one refetch per interval.
+func TestUnknownKIDWaitsForTheNextSlot(t *testing.T) {
+	testKeys(t)
+	store := newMemStore()
+	p := testPolicy()
+	p.UnknownKIDRefetchInterval = 5 * time.Second
+	a := NewSource(store, "iss", "https://iss.example/jwks", "vm-a", p, noJitter)
+	b := NewSource(store, "iss", "https://iss.example/jwks", "vm-b", p, noJitter)
+	t0 := time.UnixMilli(1_700_000_000_000)
+	a.StartFetch(t0)
+	old := jwks(rsaJWK("k1", &rsa2048.PublicKey, ""))
+	if _, _, err := a.FetchSucceeded(t0, old, ""); err != nil {
+		t.Fatal(err)
+	}
+	b.Sync(t0)
+	fetches := 0
+	now := t0.Add(time.Minute)
+	// An attacker's random kid takes the slot; the fetch finds nothing new.
+	if !a.RequestKIDRefetch(now, 0) || !a.StartFetch(now) {
+		t.Fatal("the attacker's kid did not start a refetch")
+	}
+	fetches++
+	if _, _, err := a.FetchSucceeded(now.Add(50*time.Millisecond), old, ""); err != nil {
+		t.Fatal(err)
+	}
+	b.Sync(now)
+	// The issuer publishes k2; a token signed with it arrives on b at once.
+	published := now.Add(100 * time.Millisecond)
+	maxWait := 5 * time.Second
+	if !b.RequestKIDRefetch(published, maxWait) {
+		t.Fatal("the new key's token was refused instead of waiting for the next slot")
+	}
+	// More random kids meanwhile wait too, but start no fetch of their own
+	// before the next slot.
+	for i := 1; i < 60; i++ {
+		at := published.Add(time.Duration(i) * 100 * time.Millisecond)
+		a.RequestKIDRefetch(at, maxWait)
+		// Each VM's tick: pick up what others stored, then fetch if due.
+		for _, src := range []*Source{a, b} {
+			src.Sync(at)
+			if src.StartFetch(at) {
+				if at.Before(now.Add(p.UnknownKIDRefetchInterval)) {
+					t.Fatalf("a refetch started at %v, before the slot opened", at.Sub(now))
+				}
+				fetches++
+				rotated := jwks(rsaJWK("k1", &rsa2048.PublicKey, ""), rsaJWK("k2", &rsa2048b.PublicKey, ""))
+				if _, _, err := src.FetchSucceeded(at, rotated, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if _, err := b.Keys(published.Add(5*time.Second)).Key("k2", "RS256"); err != nil {
+		t.Fatal("the new key was not picked up within one interval")
+	}
+	if fetches != 2 {
+		t.Errorf("%d fetches in 6 s of random kids, want 2 (one per interval)", fetches)
+	}
+}
+
+// TestOriginsDoNotShareKeys: two origins of one issuer (a configuration
+// push that moves jwksUri, or two listeners of one VM) keep separate key
+// sets: neither adopts the other's.
+func TestOriginsDoNotShareKeys(t *testing.T) {
+	testKeys(t)
+	store := newMemStore()
+	p := testPolicy()
+	oldSrc := NewSource(store, "iss", "https://old.example/jwks cluster=old", "vm-a", p, noJitter)
+	newSrc := NewSource(store, "iss", "https://new.example/jwks cluster=new", "vm-a", p, noJitter)
+	t0 := time.UnixMilli(1_700_000_000_000)
+	if !oldSrc.StartFetch(t0) {
+		t.Fatal("no fetch")
+	}
+	if _, _, err := oldSrc.FetchSucceeded(t0, jwks(rsaJWK("k1", &rsa2048.PublicKey, "")), ""); err != nil {
+		t.Fatal(err)
+	}
+	if updated, _, _, _ := newSrc.Sync(t0); updated || newSrc.Loaded() {
+		t.Fatal("the new origin adopted the old origin's key set")
+	}
+	if !newSrc.StartFetch(t0) {
+		t.Fatal("the new origin's first fetch was held back by the old origin's lease")
+	}
+	if KeySetName("iss", "a") == KeySetName("iss", "b") || KeySetName("iss", "a") != KeySetName("iss", "a") {
+		t.Error("KeySetName is not a function of issuer and origin")
+	}
+}
+
+// TestEmptyKeySetRevokes: a well-formed key set without usable keys is
+// adopted (every token refused); garbage keeps the last good keys.
+func TestEmptyKeySetRevokes(t *testing.T) {
+	testKeys(t)
+	store := newMemStore()
+	p := testPolicy()
+	a := NewSource(store, "iss", "https://iss.example/jwks", "vm-a", p, noJitter)
+	b := NewSource(store, "iss", "https://iss.example/jwks", "vm-b", p, noJitter)
+	t0 := time.UnixMilli(1_700_000_000_000)
+	a.StartFetch(t0)
+	if _, _, err := a.FetchSucceeded(t0, jwks(rsaJWK("k1", &rsa2048.PublicKey, "")), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, garbage := range []string{`not json`, `{"keys":{}}`, `[]`, `{}`} {
+		if _, _, err := a.FetchSucceeded(t0, []byte(garbage), ""); err == nil {
+			t.Fatalf("%s accepted", garbage)
+		}
+		if a.Keys(t0).Len() != 1 {
+			t.Fatalf("%s dropped the last good keys", garbage)
+		}
+	}
+	for _, empty := range []string{`{"keys":[]}`, `{"keys":[{"kty":"RSA","use":"enc"}]}`} {
+		t1 := t0.Add(time.Hour)
+		if _, _, err := a.FetchSucceeded(t1, []byte(empty), ""); err != nil {
+			t.Fatalf("%s: %v", empty, err)
+		}
+		if ks := a.Keys(t1); ks == nil || ks.Len() != 0 {
+			t.Fatalf("%s not adopted: %v", empty, ks)
+		}
+		if _, err := a.Keys(t1).Key("k1", "RS256"); err == nil {
+			t.Fatalf("%s: the revoked key still verifies", empty)
+		}
+		b.Sync(t1)
+		if ks := b.Keys(t1); ks == nil || ks.Len() != 0 {
+			t.Fatalf("%s: another VM kept the revoked keys", empty)
+		}
+	}
+}
+
+// TestUnusedKeySetsAreDropped: a key set no Source marks as used for
+// unusedAfter is emptied from shared data; one in use stays.
+func TestUnusedKeySetsAreDropped(t *testing.T) {
+	testKeys(t)
+	store := newMemStore()
+	p := testPolicy()
+	gone := NewSource(store, "iss", "https://old.example/jwks", "vm-a", p, noJitter)
+	kept := NewSource(store, "iss", "https://new.example/jwks", "vm-a", p, noJitter)
+	t0 := time.UnixMilli(1_700_000_000_000)
+	doc := jwks(rsaJWK("k1", &rsa2048.PublicKey, ""))
+	for _, src := range []*Source{gone, kept} {
+		src.Sync(t0)
+		src.StartFetch(t0)
+		if _, _, err := src.FetchSucceeded(t0, doc, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Only kept is used from now on (gone's configuration was replaced).
+	for m := 1; m <= 11; m++ {
+		kept.Sync(t0.Add(time.Duration(m) * time.Minute))
+	}
+	if v, _, found, _ := store.Get(entryPrefix + gone.name); found && len(v) != 0 {
+		t.Error("the unused key set was not dropped")
+	}
+	if v, _, _, _ := store.Get(entryPrefix + kept.name); len(v) == 0 {
+		t.Error("the key set in use was dropped")
+	}
+	if idx := parseIndex(func() []byte { v, _, _, _ := store.Get(indexKey); return v }()); len(idx) != 1 {
+		t.Errorf("index %v, want the key set in use only", idx)
+	}
+	// A configuration that names the dropped origin again starts afresh.
+	back := NewSource(store, "iss", "https://old.example/jwks", "vm-b", p, noJitter)
+	if updated, _, _, _ := back.Sync(t0.Add(12 * time.Minute)); updated || back.Loaded() {
+		t.Error("a dropped key set was adopted")
 	}
 }
 
 func TestSourceLeaseOfDeadVMExpires(t *testing.T) {
 	store := newMemStore()
 	p := testPolicy()
-	a := NewSource(store, "iss", "vm-a", p, noJitter)
-	b := NewSource(store, "iss", "vm-b", p, noJitter)
+	a := NewSource(store, "iss", "https://iss.example/jwks", "vm-a", p, noJitter)
+	b := NewSource(store, "iss", "https://iss.example/jwks", "vm-b", p, noJitter)
 	t0 := time.UnixMilli(1_700_000_000_000)
 	if !a.StartFetch(t0) {
 		t.Fatal("no fetch")
