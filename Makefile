@@ -78,7 +78,10 @@ bench-go:
 
 ## run: Envoy with envoy.yaml, a demo issuer and an echo upstream; prints a curl line with a token
 run: build
-	ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" $(GO) run ./cmd/demo
+	@# Built, then exec'ed: Ctrl-C then ends the demo cleanly (exit 0), where
+	@# `go run` would report the interrupted child as an error.
+	$(GO) build -o build/demo ./cmd/demo
+	ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" exec ./build/demo
 
 ## check: formatting, vet, tidy go.mod
 check:
