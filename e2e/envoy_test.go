@@ -37,17 +37,7 @@ const (
 // the filter in front of the router, an upstream cluster and one cluster per
 // JWKS endpoint. 127.0.0.1 only; every port is chosen free per Envoy.
 var envoyTemplate = template.Must(template.New("envoy").Funcs(template.FuncMap{"json": jsonString}).Parse(`
-admin:
-  address: {socket_address: {address: 127.0.0.1, port_value: {{.AdminPort}}}}
-static_resources:
-  listeners:
-  - name: main
-    address: {socket_address: {address: 127.0.0.1, port_value: {{.ListenPort}}}}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+{{- define "hcm"}}
           stat_prefix: ingress
 {{- if .ShippedHCM}}
 {{.ShippedHCM}}
@@ -91,6 +81,43 @@ static_resources:
           - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+{{- end}}
+admin:
+  address: {socket_address: {address: 127.0.0.1, port_value: {{.AdminPort}}}}
+static_resources:
+  listeners:
+  - name: main
+    address: {socket_address: {address: 127.0.0.1, port_value: {{.ListenPort}}}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+{{- template "hcm" .}}
+{{- if .H3}}
+  # HTTP/3: QUIC on UDP, the same filter chain, one VM (same vm_id).
+  - name: h3
+    address: {socket_address: {protocol: UDP, address: 127.0.0.1, port_value: {{.H3.Port}}}}
+    udp_listener_config:
+      quic_options: {}
+    filter_chains:
+    - transport_socket:
+        name: envoy.transport_sockets.quic
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.quic.v3.QuicDownstreamTransport
+          downstream_tls_context:
+            common_tls_context:
+              tls_certificates:
+              - certificate_chain: {filename: {{json .H3.CertFile}}}
+                private_key: {filename: {{json .H3.KeyFile}}}
+      filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          codec_type: HTTP3
+          http3_protocol_options: {}
+{{- template "hcm" .}}
+{{- end}}
   clusters:
   - name: upstream
     connect_timeout: 1s
@@ -136,6 +163,9 @@ type envoyConfig struct {
 	// repository's envoy.yaml (shippedHCM), as YAML lines of the
 	// connection manager; empty is Envoy's defaults.
 	ShippedHCM string
+	// H3, when set, adds an HTTP/3 (QUIC) listener with the same filter
+	// chain.
+	H3 *h3Listener
 	// RouteHeaders are added by the router to every forwarded request;
 	// values may use Envoy's substitution formatters (%FILTER_STATE(...)%).
 	RouteHeaders []routeHeader
