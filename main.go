@@ -45,7 +45,14 @@ type pluginContext struct {
 	metrics *requestMetrics
 	// lookAlikes is scratch space for the request path.
 	lookAlikes []string
+	// now is the time of the callback in progress: read once per callback
+	// (in Wasm time.Now is a host call) and served to the verifiers, the
+	// token cache and the key sets through clock.
+	now time.Time
 }
+
+// clock is the time source of everything the plugin runs.
+func (p *pluginContext) clock() time.Time { return p.now }
 
 // pendingRequest is a request held until its issuer's keys arrive: the
 // first key set, or a refetch asked for by a kid the key set lacks.
@@ -82,7 +89,7 @@ func (p *pluginContext) configure() error {
 	if err != nil {
 		return err
 	}
-	var opts []authn.Option
+	opts := []authn.Option{authn.WithClock(p.clock)}
 	if cfg.HostCrypto {
 		opts = append(opts, authn.WithSignatureChecker(newHostSignatures().check))
 	}
@@ -106,14 +113,16 @@ func (p *pluginContext) configure() error {
 
 // keys is the authn.KeysFunc: nil while the issuer has no keys yet.
 func (p *pluginContext) keys(rule int) verifier.KeySource {
-	if ks := p.issuers[rule].source.Keys(time.Now()); ks != nil {
+	if ks := p.issuers[rule].source.Keys(p.now); ks != nil {
 		return ks
 	}
 	return nil
 }
 
 func (p *pluginContext) OnTick() {
-	now := time.Now()
+	p.now = time.Now()
+	now := p.now
+	p.metrics.flush()
 	for _, ik := range p.issuers {
 		if ik.sync() {
 			p.resume(ik.rule)
@@ -134,8 +143,8 @@ func (p *pluginContext) hold(id uint32, rule int, endOfStream bool, onTimeout au
 	if len(p.pending) >= p.cfg.MaxPendingRequests {
 		return false
 	}
-	p.pending[id] = pendingRequest{rule: rule, endOfStream: endOfStream, deadline: time.Now().Add(p.cfg.PendingRequestTimeout), onTimeout: onTimeout}
-	p.metrics.held.Add(1)
+	p.pending[id] = pendingRequest{rule: rule, endOfStream: endOfStream, deadline: p.now.Add(p.cfg.PendingRequestTimeout), onTimeout: onTimeout}
+	p.metrics.held++
 	return true
 }
 
@@ -145,7 +154,7 @@ func (p *pluginContext) hold(id uint32, rule int, endOfStream bool, onTimeout au
 // request was held; otherwise d is to be applied.
 func (p *pluginContext) decide(id uint32, headers [][2]string, endOfStream, again bool) (d authn.Decision, held bool) {
 	d = p.auth.AuthenticateStream(headers, endOfStream, p.keysFn)
-	now := time.Now()
+	now := p.now
 	switch {
 	case d.Outcome == authn.Wait:
 		src := p.issuers[d.Rule].source
@@ -186,6 +195,7 @@ func (p *pluginContext) kidMaxWait() time.Duration {
 
 // resume decides again on every request held for rule's keys.
 func (p *pluginContext) resume(rule int) {
+	p.now = time.Now() // called from ticks and from HTTP call responses
 	for id, pr := range p.pending {
 		if pr.rule != rule {
 			continue
@@ -239,6 +249,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 			action = types.ActionPause
 		}
 	}()
+	p.now = time.Now()
 	headers, err := proxywasm.GetHttpRequestHeaders()
 	if err != nil {
 		p.apply(p.auth.Internal())

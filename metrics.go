@@ -12,7 +12,7 @@ import (
 // Metrics, visible in Envoy's /stats (Envoy files them under "wasmcustom.").
 // Every VM defines the same names, so the counters add up over workers.
 //
-//	edgejwt.allowed                       requests let through
+//	edgejwt.allowed                       requests let through (request counters reach the host every tick)
 //	edgejwt.denied.<reason>               401s by reason (no_token, token_expired, ...), 503s (signing_keys_not_available)
 //	edgejwt.passed_unverified.<reason>    requests let through by allow_missing_or_failed despite a failed token
 //	edgejwt.held                          requests paused to wait for keys
@@ -28,19 +28,34 @@ import (
 //
 // A metric the host refuses to define is left out (a zero Counter or Gauge
 // updates metric 0 at worst); metrics never fail a request.
+//
+// The request counters are counted in the VM and added to the host's on
+// every tick (200 ms): a host call per counter per request is a Wasm
+// crossing each, and the counts are no less right for arriving in batches.
 type requestMetrics struct {
-	allowed   hostmetrics.Counter
-	held      hostmetrics.Counter
-	cacheHits hostmetrics.Counter
-	denied    map[string]hostmetrics.Counter // by metric name, defined on first use
+	allowed, held, cacheHits uint64
+	allowedC, heldC, hitsC   hostmetrics.Counter
+	reasons                  map[reasonKey]*pendingCount // defined on first use
+}
+
+// reasonKey names a reason counter without building its name: the lookup
+// on the request path allocates nothing.
+type reasonKey struct {
+	passed bool   // passed_unverified, else denied
+	reason string // authn.Reason's fixed text
+}
+
+type pendingCount struct {
+	c hostmetrics.Counter
+	n uint64
 }
 
 func newRequestMetrics() *requestMetrics {
 	return &requestMetrics{
-		allowed:   counter("edgejwt.allowed"),
-		held:      counter("edgejwt.held"),
-		cacheHits: counter("edgejwt.token_cache_hit"),
-		denied:    map[string]hostmetrics.Counter{},
+		allowedC: counter("edgejwt.allowed"),
+		heldC:    counter("edgejwt.held"),
+		hitsC:    counter("edgejwt.token_cache_hit"),
+		reasons:  map[reasonKey]*pendingCount{},
 	}
 }
 
@@ -57,29 +72,53 @@ func gauge(name string) hostmetrics.Gauge {
 // count records the outcome of a decision that was applied.
 func (m *requestMetrics) count(d authn.Decision) {
 	if d.Outcome == authn.Allow {
-		m.allowed.Add(1)
+		m.allowed++
 		if d.FromCache {
-			m.cacheHits.Add(1)
+			m.cacheHits++
 		}
 		if d.Err != nil {
 			// Let through by allow_missing_or_failed: counted as what
 			// it would have been refused for (report-only use).
-			m.reason("edgejwt.passed_unverified.", d.Err).Add(1)
+			m.reason(true, d.Err).n++
 		}
 		return
 	}
-	m.reason("edgejwt.denied.", d.Err).Add(1)
+	m.reason(false, d.Err).n++
 }
 
-// reason is the counter prefix+<reason of err>, defined on first use.
-func (m *requestMetrics) reason(prefix string, err error) hostmetrics.Counter {
-	name := prefix + statName(authn.Reason(err))
-	c, ok := m.denied[name]
+// reason is the pending count of edgejwt.denied.<reason> or
+// edgejwt.passed_unverified.<reason>, defined on first use.
+func (m *requestMetrics) reason(passed bool, err error) *pendingCount {
+	k := reasonKey{passed: passed, reason: authn.Reason(err)}
+	pc, ok := m.reasons[k]
 	if !ok {
-		c = counter(name)
-		m.denied[name] = c
+		prefix := "edgejwt.denied."
+		if passed {
+			prefix = "edgejwt.passed_unverified."
+		}
+		pc = &pendingCount{c: counter(prefix + statName(k.reason))}
+		m.reasons[k] = pc
 	}
-	return c
+	return pc
+}
+
+// flush adds the counts since the last flush to the host's counters.
+func (m *requestMetrics) flush() {
+	for _, c := range []struct {
+		n *uint64
+		c hostmetrics.Counter
+	}{{&m.allowed, m.allowedC}, {&m.held, m.heldC}, {&m.cacheHits, m.hitsC}} {
+		if *c.n > 0 {
+			c.c.Add(*c.n)
+			*c.n = 0
+		}
+	}
+	for _, pc := range m.reasons {
+		if pc.n > 0 {
+			pc.c.Add(pc.n)
+			pc.n = 0
+		}
+	}
 }
 
 type issuerMetrics struct {

@@ -87,6 +87,13 @@ func WithSignatureChecker(sigs verifier.SignatureChecker) Option {
 	return func(o *verifier.Options) { o.Signatures = sigs }
 }
 
+// WithClock has the verifiers and the token cache read the time from now
+// (default time.Now). In Wasm every time.Now is a host call; the filter
+// reads the clock once per request and serves that.
+func WithClock(now func() time.Time) Option {
+	return func(o *verifier.Options) { o.Now = now }
+}
+
 // New derives an Authenticator from a parsed configuration.
 func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 	a := &Authenticator{
@@ -95,8 +102,12 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 		allowDup:   cfg.AllowDuplicateToken,
 		bypassCORS: cfg.BypassCORSPreflight,
 		responses:  newResponses(cfg.Realm, cfg.StripFailureResponse),
-		cache:      newTokenCache(cfg.TokenCacheSize, cfg.TokenCacheBytes, time.Now),
 	}
+	clock := verifier.Options{Now: time.Now}
+	for _, o := range opts {
+		o(&clock)
+	}
+	a.cache = newTokenCache(cfg.TokenCacheSize, cfg.TokenCacheBytes, clock.Now)
 	stripped := map[string]bool{}
 	for i, rc := range cfg.Rules {
 		field := "jwtRules[" + strconv.Itoa(i) + "]"
@@ -296,6 +307,8 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	if f.multiple {
 		return a.deny(-1, ErrMultipleTokens)
 	}
+	// The cache holds verified tokens only, which never contain a
+	// separator: a hit needs no scan for one, a miss does.
 	if e := a.cache.get(f.token, keys); e != nil {
 		if r := a.rules[e.rule]; want.allowed[r.index] && r.acceptsAll(f) {
 			d := Decision{Outcome: Allow, Rule: r.index, FilterState: e.filterState, FromCache: true}
@@ -305,6 +318,12 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 			d.Set = append(d.Set, e.set...)
 			return d
 		}
+	}
+	if len(f.token) > 0 && f.token[0] > ' ' && hasSeparator(f.token) {
+		// "Bearer a b": two words after the scheme (RFC 6750 section 2.1
+		// allows one). A token that starts with a control character is a
+		// malformed credential instead (see afterPrefix).
+		return a.deny(-1, ErrMultipleTokens)
 	}
 	tok, err := verifier.Parse(f.token, a.maxToken)
 	if err != nil {

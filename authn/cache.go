@@ -12,8 +12,11 @@ import (
 // skips the signature check (about 0.2 ms of RSA inside Wasm) and the claim
 // rendering. It is per VM, bounded in entries and bytes, and keyed by a
 // 64-bit digest of the token (maphash, seeded per VM, so collisions cannot
-// be aimed at); the entry keeps the token itself and a hit compares it in
-// full. An entry serves only while:
+// be aimed at) of its last keyBytes bytes: the end of the signature, random
+// for every verified token, so hashing the whole token (a microsecond in
+// Wasm for a typical one) buys nothing. The entry keeps the token itself
+// and a hit compares it in full; tokens that share an end only share a
+// bucket, and only verified tokens are ever stored. An entry serves only while:
 //   - the token has not expired (exp + clock skew), and
 //   - its issuer's key set is the one it was verified with: a new JWKS
 //     document (a key removed, say) empties the issuer's entries in effect,
@@ -60,7 +63,7 @@ func (c *tokenCache) get(token string, keys KeysFunc) *cacheEntry {
 	if c == nil {
 		return nil
 	}
-	h := maphash.String(c.seed, token)
+	h := c.key(token)
 	e := c.entries[h]
 	if e == nil || e.token != token {
 		return nil
@@ -93,7 +96,7 @@ func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp fl
 	if e.size > c.maxBytes/4 {
 		return // one huge token may not take the cache over
 	}
-	h := maphash.String(c.seed, token)
+	h := c.key(token)
 	if old := c.entries[h]; old != nil {
 		c.remove(h, old)
 	}
@@ -105,6 +108,16 @@ func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp fl
 	}
 	c.entries[h] = e
 	c.bytes += e.size
+}
+
+// keyBytes is how much of a token's end the cache key hashes.
+const keyBytes = 64
+
+func (c *tokenCache) key(token string) uint64 {
+	if len(token) > keyBytes {
+		token = token[len(token)-keyBytes:]
+	}
+	return maphash.String(c.seed, token)
 }
 
 func (c *tokenCache) remove(h uint64, e *cacheEntry) {

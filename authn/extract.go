@@ -191,11 +191,9 @@ func (e *extractor) extract(r *request, allowDup bool) found {
 				if !ok {
 					continue
 				}
-				// A token that starts with a control character is a
-				// malformed credential (see afterPrefix), whatever follows.
-				if len(t) > 0 && t[0] > ' ' && hasSeparator(t) {
-					f.multiple = true
-				}
+				// Separators in the token ("Bearer a b") make multiple
+				// tokens too: verify checks for them when the token is
+				// not a cached (verified) one.
 				f.add(t, s, allowDup)
 				break
 			}

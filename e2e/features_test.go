@@ -536,6 +536,7 @@ func TestRequestRules(t *testing.T) {
 // counter reads one counter from Envoy's admin /stats (0 when undefined).
 func (e *envoyProc) counter(t *testing.T, name string) int {
 	t.Helper()
+	awaitMetricsFlush()
 	body, err := envoyadmin.Get(&http.Client{Timeout: 5 * time.Second}, e.adminBase+"/stats?filter=^"+regexp.QuoteMeta(name)+"$")
 	if err != nil {
 		t.Fatal(err)

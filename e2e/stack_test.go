@@ -381,6 +381,7 @@ func short(b []byte) string {
 // statsOf reads Envoy's counters and gauges.
 func statsOf(t *testing.T, s *stack) map[string]int64 {
 	t.Helper()
+	awaitMetricsFlush()
 	body, err := envoyadmin.Get(&http.Client{Timeout: 5 * time.Second}, s.envoy.adminBase+"/stats")
 	if err != nil {
 		t.Fatal(err)
@@ -405,3 +406,10 @@ func (s *stack) checkProto(resp *http.Response) error {
 	}
 	return nil
 }
+
+// metricsFlushWait covers the filter's batching of request counters: they
+// reach Envoy's stats on the next tick (every 200 ms), so a read right
+// after a request waits for two ticks.
+const metricsFlushWait = 450 * time.Millisecond
+
+func awaitMetricsFlush() { time.Sleep(metricsFlushWait) }
