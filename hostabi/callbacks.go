@@ -50,12 +50,3 @@ func proxyOnRequestHeadersExport(contextID, numHeaders, endOfStream uint32) uint
 func proxyOnHttpCallResponseExport(rootContextID, calloutID, numHeaders, bodySize, numTrailers uint32) {
 	proxyOnHttpCallResponse(rootContextID, calloutID, int(numHeaders), int(bodySize), int(numTrailers))
 }
-
-//go:wasmexport proxy_on_log
-func proxyOnLogExport(contextID uint32) { proxyOnLog(contextID) }
-
-//go:wasmexport proxy_on_done
-func proxyOnDoneExport(contextID uint32) uint32 { return b2u(proxyOnDone(contextID)) }
-
-//go:wasmexport proxy_on_delete
-func proxyOnDeleteExport(contextID uint32) { proxyOnDelete(contextID) }

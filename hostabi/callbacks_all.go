@@ -5,8 +5,9 @@ package internal
 import "github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 
 // The callbacks this filter does not use (see callbacks.go): queues, TCP
-// streams, request bodies and trailers, and the response side. Built only
-// with the hostabi_all tag.
+// streams, request bodies and trailers, the response side, and the
+// end-of-stream calls proxy_on_log and proxy_on_done. Built only with the
+// hostabi_all tag, which also leaves proxy_on_delete to the SDK alone.
 
 //go:wasmexport proxy_on_queue_ready
 func proxyOnQueueReadyExport(rootContextID, queueID uint32) {
@@ -62,3 +63,12 @@ func proxyOnResponseBodyExport(contextID, bodySize, endOfStream uint32) uint32 {
 func proxyOnResponseTrailersExport(contextID, numTrailers uint32) uint32 {
 	return uint32(proxyOnResponseTrailers(contextID, int(numTrailers)))
 }
+
+//go:wasmexport proxy_on_log
+func proxyOnLogExport(contextID uint32) { proxyOnLog(contextID) }
+
+//go:wasmexport proxy_on_done
+func proxyOnDoneExport(contextID uint32) uint32 { return b2u(proxyOnDone(contextID)) }
+
+//go:wasmexport proxy_on_delete
+func proxyOnDeleteExport(contextID uint32) { proxyOnDelete(contextID) }

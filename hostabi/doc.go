@@ -8,9 +8,10 @@
 // only; under upstream Go its internal package is compiled against an
 // in-memory mock host. At build time (see the Makefile's `build` target) the
 // files here are swapped into that internal package of a copy of the SDK:
-// hostcalls.go replaces abi_hostcalls_mock.go, and callbacks.go and memory.go
-// are added next to it. They are package internal so that they can call the
-// SDK's unexported callback handlers.
+// hostcalls.go replaces abi_hostcalls_mock.go, serde.go replaces the SDK's
+// serde.go, and callbacks.go and memory.go are added next to them. They are
+// package internal so that they can call the SDK's unexported callback
+// handlers.
 //
 // The build tags keep this directory out of every ordinary build and test of
 // the module: it only compiles inside the SDK copy.

@@ -231,11 +231,14 @@ func moduleDir(module string) (string, error) {
 }
 
 // swapBinding puts the project's ABI binding (hostabi/*.go, tests aside)
-// into the SDK copy's internal package in place of its mock host.
+// into the SDK copy's internal package in place of its mock host and of its
+// serialization (hostabi/serde.go reads header maps without a copy).
 func swapBinding(root, sdk string) error {
 	internal := filepath.Join(sdk, "proxywasm", "internal")
-	if err := os.Remove(filepath.Join(internal, "abi_hostcalls_mock.go")); err != nil {
-		return fmt.Errorf("the SDK copy has no mock host to replace (another SDK version?): %w", err)
+	for _, f := range []string{"abi_hostcalls_mock.go", "serde.go"} {
+		if err := os.Remove(filepath.Join(internal, f)); err != nil {
+			return fmt.Errorf("the SDK copy has no %s to replace (another SDK version?): %w", f, err)
+		}
 	}
 	files, err := filepath.Glob(filepath.Join(root, "hostabi", "*.go"))
 	if err != nil {
