@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgejwt/edgejwt/authn"
 	"github.com/edgejwt/edgejwt/config"
+	"github.com/edgejwt/edgejwt/internal/wallclock"
 	"github.com/edgejwt/edgejwt/verifier"
 )
 
@@ -43,8 +44,9 @@ type pluginContext struct {
 	pending map[uint32]pendingRequest // held requests, by HTTP context ID
 	keysFn  authn.KeysFunc
 	metrics *requestMetrics
-	// lookAlikes is scratch space for the request path.
+	// lookAlikes and rewritten are scratch space for the request path.
 	lookAlikes []string
+	rewritten  [][2]string
 	// now is the time of the callback in progress: read once per callback
 	// (in Wasm time.Now is a host call) and served to the verifiers, the
 	// token cache and the key sets through clock.
@@ -120,7 +122,7 @@ func (p *pluginContext) keys(rule int) verifier.KeySource {
 }
 
 func (p *pluginContext) OnTick() {
-	p.now = time.Now()
+	p.now = wallclock.Now()
 	now := p.now
 	p.metrics.flush()
 	for _, ik := range p.issuers {
@@ -195,7 +197,7 @@ func (p *pluginContext) kidMaxWait() time.Duration {
 
 // resume decides again on every request held for rule's keys.
 func (p *pluginContext) resume(rule int) {
-	p.now = time.Now() // called from ticks and from HTTP call responses
+	p.now = wallclock.Now() // called from ticks and from HTTP call responses
 	for id, pr := range p.pending {
 		if pr.rule != rule {
 			continue
@@ -222,7 +224,7 @@ func (p *pluginContext) finish(id uint32, d authn.Decision) {
 		return
 	}
 	p.metrics.count(d)
-	if p.apply(d) {
+	if p.apply(d, nil) {
 		if err := proxywasm.ResumeHttpRequest(); err != nil {
 			proxywasm.LogWarn("resuming a held request: " + err.Error())
 		}
@@ -245,21 +247,15 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 		// Fail closed: a bug must never let a request through.
 		if r := recover(); r != nil {
 			proxywasm.LogError("panic while authenticating: " + panicText(r))
-			p.apply(p.auth.Internal())
+			p.apply(p.auth.Internal(), nil)
 			action = types.ActionPause
 		}
 	}()
-	p.now = time.Now()
+	p.now = wallclock.Now()
 	headers, err := proxywasm.GetHttpRequestHeaders()
 	if err != nil {
-		p.apply(p.auth.Internal())
+		p.apply(p.auth.Internal(), nil)
 		return types.ActionPause
-	}
-	// Output headers a client sent, and their look-alikes (x_jwt_sub for
-	// x-jwt-sub), are removed before anything else: one host call per
-	// header actually present.
-	for _, name := range p.auth.LookAlikes(headers, p.lookAlikes[:0]) {
-		_ = proxywasm.RemoveHttpRequestHeader(name)
 	}
 	if testHook != nil {
 		testHook(headers)
@@ -269,7 +265,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 		return types.ActionPause
 	}
 	p.metrics.count(d)
-	if p.apply(d) {
+	if p.apply(d, headers) {
 		return types.ActionContinue
 	}
 	return types.ActionPause
@@ -278,40 +274,68 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 func (h *httpContext) OnHttpStreamDone() { delete(h.plugin.pending, h.id) }
 
 // apply carries out an Allow or Deny decision on the current HTTP context and
-// reports whether the request may continue. A change it cannot make fails
+// reports whether the request may continue. headers are the request's (nil:
+// read them when needed). An Allow removes the output headers a client sent
+// and their look-alikes (x_jwt_sub for x-jwt-sub), whatever the rule, and
+// makes the decision's changes: one host call for one change, else one
+// call that sets all the headers at once. A change it cannot make fails
 // the request closed (500).
-func (p *pluginContext) apply(d authn.Decision) bool {
+func (p *pluginContext) apply(d authn.Decision, headers [][2]string) bool {
 	if d.Outcome == authn.Allow {
-		for _, name := range d.Remove {
-			_ = proxywasm.RemoveHttpRequestHeader(name)
+		if headers == nil {
+			var err error
+			if headers, err = proxywasm.GetHttpRequestHeaders(); err != nil {
+				proxywasm.LogError("reading the request headers: " + err.Error())
+				d = p.auth.Internal()
+			}
 		}
-		for _, kv := range d.Set {
-			if err := proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1]); err != nil {
-				proxywasm.LogError("setting " + kv[0] + ": " + err.Error())
+	}
+	if d.Outcome == authn.Allow {
+		if err := p.rewrite(&d, headers); err != nil {
+			proxywasm.LogError("changing the request headers: " + err.Error())
+			d = p.auth.Internal()
+		}
+	}
+	if d.Outcome == authn.Allow {
+		// Envoy keeps the value as filter state "wasm.<name>", for later
+		// filters and access logs.
+		for _, kv := range d.FilterState {
+			if err := proxywasm.SetProperty([]string{kv[0]}, []byte(kv[1])); err != nil {
+				proxywasm.LogError("setting filter state " + kv[0] + ": " + err.Error())
 				d = p.auth.Internal()
 				break
 			}
 		}
-		if d.Outcome == authn.Allow {
-			// Envoy keeps the value as filter state "wasm.<name>", for
-			// later filters and access logs.
-			for _, kv := range d.FilterState {
-				if err := proxywasm.SetProperty([]string{kv[0]}, []byte(kv[1])); err != nil {
-					proxywasm.LogError("setting filter state " + kv[0] + ": " + err.Error())
-					d = p.auth.Internal()
-					break
-				}
-			}
-		}
-		if d.Outcome == authn.Allow {
-			return true
-		}
+	}
+	if d.Outcome == authn.Allow {
+		return true
 	}
 	r := d.Response
 	if err := proxywasm.SendHttpResponse(r.Status, r.Headers, r.Body, -1); err != nil {
 		proxywasm.LogError("sending a " + strconv.Itoa(int(r.Status)) + ": " + err.Error())
 	}
 	return false
+}
+
+// rewrite makes an Allow's header changes.
+func (p *pluginContext) rewrite(d *authn.Decision, headers [][2]string) error {
+	drop := p.auth.LookAlikes(headers, p.lookAlikes[:0])
+	p.lookAlikes = drop
+	switch authn.Changes(d, drop) {
+	case 0:
+		return nil
+	case 1:
+		switch {
+		case len(drop) == 1:
+			return proxywasm.RemoveHttpRequestHeader(drop[0])
+		case len(d.Remove) == 1:
+			return proxywasm.RemoveHttpRequestHeader(d.Remove[0])
+		default:
+			return proxywasm.ReplaceHttpRequestHeader(d.Set[0][0], d.Set[0][1])
+		}
+	}
+	p.rewritten = authn.Rewrite(p.rewritten[:0], headers, d, drop)
+	return proxywasm.ReplaceHttpRequestHeaders(p.rewritten)
 }
 
 // panicText describes a recovered panic value for the log.
