@@ -17,7 +17,7 @@ FUZZ_LONG ?= 10m
 UNIT_PKGS  = $(shell $(GO) list ./... | grep -v -e /e2e -e /wasmtest)
 FUZZ_TARGETS := ./verifier:FuzzParse ./verifier:FuzzSegmentsJSON ./verifier:FuzzVerify ./jwkscache:FuzzParse ./authn:FuzzRequest ./hostcrypto:FuzzResult ./internal/httpuri:FuzzParse
 
-.PHONY: build size build-crashtest envoy test unit fuzz-smoke fuzz e2e soak bench-go run check clean
+.PHONY: build size build-crashtest envoy test unit platform fuzz-smoke fuzz e2e soak bench-go run check clean
 
 ## build: the filter as a WASI reactor: build/edgejwt.wasm (all nine algorithms) and
 ##        build/edgejwt-rsa.wasm (RS*/PS* only, no regex matchers; smaller, faster to load)
@@ -34,8 +34,9 @@ size: build
 envoy:
 	@./scripts/ensure-envoy.sh >/dev/null
 
-## test: what CI runs: static checks, unit tests, a short fuzz of every fuzzer, e2e against real Envoy
-test: check unit fuzz-smoke e2e
+## test: what CI runs: static checks, unit tests, platform checks, a short fuzz of every fuzzer,
+##       e2e against real Envoy
+test: check unit platform fuzz-smoke e2e
 
 # unit gets the built filter too: cmd/oci's round trip then checks the very
 # .wasm the e2e suite runs.
@@ -46,6 +47,11 @@ unit: build
 	EDGEJWT_WASM="$(CURDIR)/$(WASM)" $(GO) test -count=1 ./wasmtest
 	@# What the RSA-only build (edgejwt-rsa.wasm) leaves out is refused at start.
 	$(GO) test -count=1 -tags $(RSA_ONLY_TAGS) -run Omitted ./config ./verifier ./jwkscache
+
+## platform: the platform checks, a Go module of their own (platform/, so that the filter's go.mod
+##           stays free of Kubernetes and Istio): deploy/istio/ against Istio's CRDs and API types
+platform:
+	$(GO) -C platform test -count=1 ./...
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \
@@ -83,11 +89,13 @@ run: build
 	$(GO) build -o build/demo ./cmd/demo
 	ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" exec ./build/demo
 
-## check: formatting, vet, tidy go.mod
+## check: formatting, vet, tidy go.mod (the filter's module and platform/)
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
+	$(GO) -C platform vet ./...
+	$(GO) -C platform mod tidy -diff
 
 clean:
 	rm -rf build

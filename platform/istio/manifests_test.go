@@ -49,7 +49,9 @@ const (
 	crdFile        = "kubernetes/customresourcedefinitions.gen.yaml"
 )
 
-// The manifests of this folder.
+// The manifests checked: deploy/istio/ of the repository.
+const manifestDir = "../../deploy/istio"
+
 var manifests = []string{"wasmplugin.yaml", "serviceentry.yaml", "destinationrule.yaml"}
 
 // crdVersion validates objects of one served version of a CRD, with the
@@ -220,7 +222,7 @@ func decodeSpec(obj *unstructured.Unstructured) (proto.Message, error) {
 	case "DestinationRule":
 		msg = &networkingv1.DestinationRule{}
 	default:
-		return nil, fmt.Errorf("kind %s: not one this folder deploys", obj.GetKind())
+		return nil, fmt.Errorf("kind %s: not one deploy/istio/ deploys", obj.GetKind())
 	}
 	spec, err := json.Marshal(obj.Object["spec"])
 	if err != nil {
@@ -268,22 +270,23 @@ func checkObject(crds map[schema.GroupVersionKind]*crdVersion, obj *unstructured
 	return msg, cfg, nil
 }
 
-func readFile(t *testing.T, name string) []byte {
+// readManifest reads a manifest of deploy/istio/.
+func readManifest(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(name)
+	b, err := os.ReadFile(filepath.Join(manifestDir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-// TestManifestsValid validates every manifest of this folder against Istio's
+// TestManifestsValid validates every manifest of deploy/istio/ against Istio's
 // CRDs and API types, and the WasmPlugin's configuration with config.Parse.
 func TestManifestsValid(t *testing.T) {
 	crds := loadCRDs(t)
 	t.Logf("CRDs from %s (%d served kinds and versions)", crdsSource, len(crds))
 	for _, name := range manifests {
-		objs := readObjects(t, name, readFile(t, name))
+		objs := readObjects(t, name, readManifest(t, name))
 		if len(objs) == 0 {
 			t.Errorf("%s: no object", name)
 		}
@@ -439,7 +442,7 @@ func allObjects(t *testing.T) []*unstructured.Unstructured {
 	t.Helper()
 	var objs []*unstructured.Unstructured
 	for _, name := range manifests {
-		objs = append(objs, readObjects(t, name, readFile(t, name))...)
+		objs = append(objs, readObjects(t, name, readManifest(t, name))...)
 	}
 	return objs
 }
@@ -499,10 +502,10 @@ func TestFitRefusesGaps(t *testing.T) {
 	}
 }
 
-// firstObject returns the only object of a manifest of this folder.
+// firstObject returns the only object of a manifest of deploy/istio/.
 func firstObject(t *testing.T, name string) *unstructured.Unstructured {
 	t.Helper()
-	objs := readObjects(t, name, readFile(t, name))
+	objs := readObjects(t, name, readManifest(t, name))
 	if len(objs) != 1 {
 		t.Fatalf("%s: %d objects, want 1", name, len(objs))
 	}
@@ -633,11 +636,12 @@ func TestPluginConfigThroughIstio(t *testing.T) {
 var yamlBlock = regexp.MustCompile("(?ms)^```ya?ml\\s*\\n(.*?)^```")
 
 // TestDocumentedManifestsValid validates the Istio objects shown in the
-// README exactly as the manifests: snippets must work when pasted.
+// README and the manual exactly as the manifests: snippets must work when
+// pasted.
 func TestDocumentedManifestsValid(t *testing.T) {
 	crds := loadCRDs(t)
 	checked := 0
-	for _, doc := range []string{"../../README.md"} {
+	for _, doc := range []string{"../../README.md", "../../docs/deploy-istio.md"} {
 		b, err := os.ReadFile(doc)
 		if err != nil {
 			t.Fatal(err)
@@ -655,8 +659,8 @@ func TestDocumentedManifestsValid(t *testing.T) {
 		}
 	}
 	t.Logf("%d documented Istio objects checked", checked)
-	if checked < 2 {
-		t.Errorf("only %d Istio objects found in the README: the snippets went missing", checked)
+	if checked < 5 {
+		t.Errorf("only %d Istio objects found in the README and docs/deploy-istio.md: the snippets went missing", checked)
 	}
 }
 
