@@ -49,9 +49,12 @@ unit: build
 	$(GO) test -count=1 -tags $(RSA_ONLY_TAGS) -run Omitted ./config ./verifier ./jwkscache
 
 ## platform: the platform checks, a Go module of their own (platform/, so that the filter's go.mod
-##           stays free of Kubernetes and Istio): deploy/istio/ against Istio's CRDs and API types
-platform:
-	$(GO) -C platform test -count=1 ./...
+##           stays free of Kubernetes and Istio): deploy/istio/ against Istio's CRDs and API types;
+##           Istio's agent (istio.io/istio pkg/wasm) pulling the images make oci built
+platform: oci
+	EDGEJWT_OCI_LAYOUT="$(CURDIR)/build/oci" EDGEJWT_WASM="$(CURDIR)/$(WASM)" \
+	  EDGEJWT_RSA_OCI_LAYOUT="$(CURDIR)/build/oci-rsa" EDGEJWT_RSA_WASM="$(CURDIR)/$(WASM_RSA)" \
+	  $(GO) -C platform test -count=1 ./...
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \
