@@ -17,7 +17,7 @@ FUZZ_LONG ?= 10m
 UNIT_PKGS  = $(shell $(GO) list ./... | grep -v -e /e2e -e /wasmtest)
 FUZZ_TARGETS := ./verifier:FuzzParse ./verifier:FuzzSegmentsJSON ./verifier:FuzzVerify ./jwkscache:FuzzParse ./authn:FuzzRequest ./hostcrypto:FuzzResult ./internal/httpuri:FuzzParse
 
-.PHONY: build size build-crashtest envoy test unit platform fuzz-smoke fuzz e2e soak bench-go run check clean
+.PHONY: build size build-crashtest envoy test unit platform istio-check fuzz-smoke fuzz e2e soak bench-go run check clean
 
 ## build: the filter as a WASI reactor: build/edgejwt.wasm (all nine algorithms) and
 ##        build/edgejwt-rsa.wasm (RS*/PS* only, no regex matchers; smaller, faster to load)
@@ -48,13 +48,24 @@ unit: build
 	@# What the RSA-only build (edgejwt-rsa.wasm) leaves out is refused at start.
 	$(GO) test -count=1 -tags $(RSA_ONLY_TAGS) -run Omitted ./config ./verifier ./jwkscache
 
+# The images make oci wrote and their modules, for the platform checks.
+PLATFORM_ENV = EDGEJWT_OCI_LAYOUT="$(CURDIR)/build/oci" EDGEJWT_WASM="$(CURDIR)/$(WASM)" \
+  EDGEJWT_RSA_OCI_LAYOUT="$(CURDIR)/build/oci-rsa" EDGEJWT_RSA_WASM="$(CURDIR)/$(WASM_RSA)"
+
 ## platform: the platform checks, a Go module of their own (platform/, so that the filter's go.mod
 ##           stays free of Kubernetes and Istio): deploy/istio/ against Istio's CRDs and API types;
 ##           Istio's agent (istio.io/istio pkg/wasm) pulling the images make oci built
 platform: oci
-	EDGEJWT_OCI_LAYOUT="$(CURDIR)/build/oci" EDGEJWT_WASM="$(CURDIR)/$(WASM)" \
-	  EDGEJWT_RSA_OCI_LAYOUT="$(CURDIR)/build/oci-rsa" EDGEJWT_RSA_WASM="$(CURDIR)/$(WASM_RSA)" \
-	  $(GO) -C platform test -count=1 ./...
+	$(PLATFORM_ENV) $(GO) -C platform test -count=1 ./...
+
+## istio-check: istiod's own generation (pilot/pkg/networking/core) from deploy/istio/, converted by
+##              the agent, serving requests in real Envoy (platform/istiod, build tag istiocheck).
+##              Heavy: links Istio's control plane (minutes, ~2 GB of memory). .ci/run runs it after
+##              make test.
+istio-check: oci build-crashtest
+	$(PLATFORM_ENV) ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" EDGEJWT_CRASHTEST_WASM="$(CURDIR)/$(CRASH_WASM)" \
+	  $(GO) -C platform test -tags istiocheck -count=1 -v -timeout 30m ./istiod/
+	$(GO) -C platform vet -tags istiocheck ./istiod/
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \
