@@ -403,8 +403,11 @@ func fitErrors(objs []placed) []string {
 			continue
 		}
 		plugins++
-		if wp.GetPhase() != extensionsv1alpha1.PluginPhase_AUTHN || wp.GetFailStrategy() != extensionsv1alpha1.FailStrategy_FAIL_CLOSE {
-			fail("WasmPlugin phase %s failStrategy %s, want AUTHN and FAIL_CLOSE", wp.GetPhase(), wp.GetFailStrategy())
+		// FAIL_RELOAD replaces a VM that failed while serving; FAIL_CLOSE
+		// would leave it failed; FAIL_OPEN lets requests through when the
+		// module cannot be had (make istio-check shows all three).
+		if wp.GetPhase() != extensionsv1alpha1.PluginPhase_AUTHN || wp.GetFailStrategy() != extensionsv1alpha1.FailStrategy_FAIL_RELOAD {
+			fail("WasmPlugin phase %s failStrategy %s, want AUTHN and FAIL_RELOAD", wp.GetPhase(), wp.GetFailStrategy())
 		}
 		if u, err := url.Parse(wp.GetUrl()); err != nil || u.Scheme != "oci" {
 			fail("WasmPlugin url %q: want an oci:// image", wp.GetUrl())
@@ -484,6 +487,14 @@ func TestFitRefusesGaps(t *testing.T) {
 			}
 			return objs
 		}, "no ServiceEntry visible in istio-system"},
+		{"failStrategy FAIL_OPEN", func(t *testing.T, objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+			for _, o := range objs {
+				if o.GetKind() == "WasmPlugin" {
+					set(t, o, "FAIL_OPEN", "spec", "failStrategy")
+				}
+			}
+			return objs
+		}, "failStrategy FAIL_OPEN, want AUTHN and FAIL_RELOAD"},
 		{"jwksUri on another host", func(t *testing.T, objs []*unstructured.Unstructured) []*unstructured.Unstructured {
 			for _, o := range objs {
 				if o.GetKind() == "WasmPlugin" {
@@ -626,6 +637,21 @@ func TestPluginConfigThroughIstio(t *testing.T) {
 	}
 	if cfg.MaxPendingRequests != 1000000 || cfg.MaxTokenSize != 16384 || cfg.PendingRequestTimeout.String() != "750ms" {
 		t.Errorf("parsed maxPendingRequests %d maxTokenSize %d pendingRequestTimeout %s", cfg.MaxPendingRequests, cfg.MaxTokenSize, cfg.PendingRequestTimeout)
+	}
+	// As the filter receives them: one line, keys sorted, the integers
+	// (doubles in the Struct) written as integers.
+	msg, err := decodeSpec(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := pluginConfiguration(msg.(*extensionsv1alpha1.WasmPlugin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`{"jwtRules":[`, `"maxPendingRequests":1000000,"maxTokenSize":16384,"pendingRequestTimeout":"750ms","realm":`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("configuration %s\nwant it to contain %s", js, want)
+		}
 	}
 	if _, err := splitYAML([]byte("spec:\n  pluginConfig:\n    realm: a\n    realm: b\n")); err == nil {
 		t.Error("a duplicate key was accepted")

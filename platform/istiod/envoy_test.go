@@ -539,6 +539,10 @@ func TestFailStrategyAfterVMCrash(t *testing.T) {
 				t.Fatalf("after %d refused requests, a request passed: the VM came back under %s", down, tc.strategy)
 			}
 			t.Logf("%s: every request for %v after the crash refused (%d)", tc.strategy, tc.observed, down)
+			// Nothing tells the orchestrator: Envoy is still ready.
+			if body, err := p.adminGet("/ready"); err != nil || strings.TrimSpace(body) != "LIVE" {
+				t.Errorf("Envoy's /ready after the crash: %q %v", body, err)
+			}
 
 			// Under FAIL_CLOSE the VM comes back only with a configuration
 			// that differs. The same one pushed again (what Envoy gets when
@@ -565,6 +569,10 @@ func TestFailStrategyAfterVMCrash(t *testing.T) {
 				t.Errorf("after the edit: WWW-Authenticate %q", got)
 			}
 			t.Logf("%s: an edited configuration brought the VM back after %d more refused requests", tc.strategy, down)
+			// The new VM found the key set in shared data, which outlives VMs.
+			if n := f.issuer.Fetches(); n != 1 {
+				t.Errorf("the issuer was asked for its keys %d times, want once: the new VM did not adopt the key set", n)
+			}
 		})
 	}
 }

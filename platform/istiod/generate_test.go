@@ -428,8 +428,9 @@ func checkAsDeployed(t *testing.T, pc *wasmv3.PluginConfig, plugin map[string]an
 	if rt := pc.GetVmConfig().GetRuntime(); rt != "envoy.wasm.runtime.v8" {
 		t.Errorf("runtime %q", rt)
 	}
-	// failStrategy FAIL_CLOSE is Envoy's FAIL_CLOSED, not FAIL_RELOAD: a
-	// VM that fails at run time is not replaced (envoy_test.go).
+	// failStrategy is Envoy's failure_policy: FAIL_CLOSE is FAIL_CLOSED, a
+	// VM that fails at run time is not replaced; FAIL_RELOAD replaces it
+	// (envoy_test.go).
 	want := map[string]wasmv3.FailurePolicy{
 		"FAIL_CLOSE":  wasmv3.FailurePolicy_FAIL_CLOSED,
 		"FAIL_RELOAD": wasmv3.FailurePolicy_FAIL_RELOAD,
