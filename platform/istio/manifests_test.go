@@ -1,16 +1,12 @@
 package istio
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -24,26 +20,14 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 	extensionsv1alpha1 "istio.io/api/extensions/v1alpha1"
 	networkingv1 "istio.io/api/networking/v1"
-	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
-	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	celconfig "k8s.io/apiserver/pkg/apis/cel"
-	"sigs.k8s.io/yaml"
 
 	"github.com/edgejwt/edgejwt/config"
+	"github.com/edgejwt/edgejwt/platform/internal/crdcheck"
 )
 
-// The CRDs Istio publishes, from the Go module pinned in go.mod.
+// The CRDs Istio publishes, from the Go module platform/go.mod selects.
 const (
 	istioAPIModule = "istio.io/api"
 	crdFile        = "kubernetes/customresourcedefinitions.gen.yaml"
@@ -54,160 +38,41 @@ const manifestDir = "../../deploy/istio"
 
 var manifests = []string{"wasmplugin.yaml", "serviceentry.yaml", "destinationrule.yaml"}
 
-// crdVersion validates objects of one served version of a CRD, with the
-// validators kube-apiserver runs on a create.
-type crdVersion struct {
-	crd        string
-	namespaced bool
-	schema     validation.SchemaValidator
-	structural *structuralschema.Structural
-	cel        *cel.Validator // nil when the schema has no CEL rules
-}
-
 var (
-	crdsOnce   sync.Once
-	crds       map[schema.GroupVersionKind]*crdVersion
-	crdsSource string
-	crdsErr    error
+	crdsOnce sync.Once
+	crds     *crdcheck.Set
+	crdsErr  error
 )
 
 // loadCRDs reads Istio's published CRDs once per test binary.
-func loadCRDs(t *testing.T) map[schema.GroupVersionKind]*crdVersion {
+func loadCRDs(t *testing.T) *crdcheck.Set {
 	t.Helper()
-	crdsOnce.Do(func() { crds, crdsSource, crdsErr = readCRDs() })
+	crdsOnce.Do(func() {
+		path, _, err := crdcheck.ModuleFile(istioAPIModule, crdFile)
+		if err != nil {
+			crdsErr = err
+			return
+		}
+		crds, crdsErr = crdcheck.Load(path)
+	})
 	if crdsErr != nil {
 		t.Fatalf("loading Istio's CRDs: %v", crdsErr)
 	}
 	return crds
 }
 
-func readCRDs() (map[schema.GroupVersionKind]*crdVersion, string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", istioAPIModule).Output()
-	if err != nil {
-		return nil, "", fmt.Errorf("go list -m %s: %w", istioAPIModule, err)
-	}
-	dir, version, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
-	if dir == "" {
-		return nil, "", fmt.Errorf("module %s is not downloaded (go mod download %s)", istioAPIModule, istioAPIModule)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, crdFile))
-	if err != nil {
-		return nil, "", err
-	}
-	docs, err := splitYAML(b)
-	if err != nil {
-		return nil, "", err
-	}
-	m := map[schema.GroupVersionKind]*crdVersion{}
-	for _, doc := range docs {
-		var crd apiextensionsv1.CustomResourceDefinition
-		if err := json.Unmarshal(doc, &crd); err != nil {
-			return nil, "", err
-		}
-		if crd.Kind != "CustomResourceDefinition" {
-			continue
-		}
-		for _, v := range crd.Spec.Versions {
-			if !v.Served || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
-				continue
-			}
-			cv, err := newCRDVersion(crd.Name, crd.Spec.Scope == apiextensionsv1.NamespaceScoped, v.Schema.OpenAPIV3Schema)
-			if err != nil {
-				return nil, "", fmt.Errorf("%s %s: %w", crd.Name, v.Name, err)
-			}
-			m[schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: crd.Spec.Names.Kind}] = cv
-		}
-	}
-	return m, istioAPIModule + "@" + version + " " + crdFile, nil
-}
-
-func newCRDVersion(name string, namespaced bool, v1schema *apiextensionsv1.JSONSchemaProps) (*crdVersion, error) {
-	var internal apiextensionsinternal.JSONSchemaProps
-	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(v1schema, &internal, nil); err != nil {
-		return nil, err
-	}
-	s, err := structuralschema.NewStructural(&internal)
-	if err != nil {
-		return nil, err
-	}
-	sv, _, err := validation.NewSchemaValidator(&internal)
-	if err != nil {
-		return nil, err
-	}
-	return &crdVersion{
-		crd:        name,
-		namespaced: namespaced,
-		schema:     sv,
-		structural: s,
-		cel:        cel.NewValidator(s, true, celconfig.PerCallLimit),
-	}, nil
-}
-
-// splitYAML returns the JSON of each non-empty document of a YAML stream.
-// Duplicate keys are an error, as kubectl's strict decoding makes them.
-func splitYAML(b []byte) ([][]byte, error) {
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
-	var docs [][]byte
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		j, err := yaml.YAMLToJSONStrict(doc)
-		if err != nil {
-			return nil, err
-		}
-		if s := strings.TrimSpace(string(j)); s == "null" || s == "" {
-			continue
-		}
-		docs = append(docs, j)
-	}
-}
+// splitYAML returns the JSON of each document of a YAML stream.
+func splitYAML(b []byte) ([][]byte, error) { return crdcheck.SplitYAML(b) }
 
 // readObjects decodes every document of a manifest as the API server would
-// receive it (integers as int64).
+// receive it.
 func readObjects(t *testing.T, name string, b []byte) []*unstructured.Unstructured {
 	t.Helper()
-	docs, err := splitYAML(b)
+	objs, err := crdcheck.ReadObjects(b)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	var objs []*unstructured.Unstructured
-	for i, doc := range docs {
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(doc); err != nil {
-			t.Fatalf("%s: document %d: %v", name, i, err)
-		}
-		objs = append(objs, u)
-	}
 	return objs
-}
-
-// validate runs on obj what kube-apiserver runs on a create of a custom
-// resource (metadata, OpenAPI schema, list types, CEL rules), plus the
-// unknown-field check of kubectl's default strict field validation.
-func validate(crds map[schema.GroupVersionKind]*crdVersion, obj *unstructured.Unstructured) field.ErrorList {
-	gvk := obj.GroupVersionKind()
-	cv := crds[gvk]
-	if cv == nil {
-		return field.ErrorList{field.Invalid(field.NewPath("apiVersion"), gvk.GroupVersion().String()+" "+gvk.Kind, "no served version of an Istio CRD")}
-	}
-	errs := apivalidation.ValidateObjectMetaAccessor(obj, cv.namespaced, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
-	errs = append(errs, validation.ValidateCustomResource(nil, obj.UnstructuredContent(), cv.schema)...)
-	unknown := pruning.PruneWithOptions(runtime.DeepCopyJSON(obj.UnstructuredContent()), cv.structural, true,
-		structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
-	for _, p := range unknown {
-		errs = append(errs, field.Invalid(field.NewPath(p), "", "unknown field (not in the CRD schema)"))
-	}
-	errs = append(errs, listtype.ValidateListSetsAndMaps(nil, cv.structural, obj.UnstructuredContent())...)
-	if cv.cel != nil {
-		celErrs, _ := cv.cel.Validate(context.Background(), nil, cv.structural, obj.UnstructuredContent(), nil, celconfig.RuntimeCELCostBudget)
-		errs = append(errs, celErrs...)
-	}
-	return errs
 }
 
 // decodeSpec decodes spec into Istio's API type for the kind, strictly (an
@@ -247,8 +112,8 @@ func pluginConfiguration(wp *extensionsv1alpha1.WasmPlugin) (string, error) {
 
 // checkObject validates one object fully: CRD, typed spec and, for a
 // WasmPlugin, the filter's own parse of its configuration.
-func checkObject(crds map[schema.GroupVersionKind]*crdVersion, obj *unstructured.Unstructured) (proto.Message, *config.Config, error) {
-	if errs := validate(crds, obj); len(errs) > 0 {
+func checkObject(crds *crdcheck.Set, obj *unstructured.Unstructured) (proto.Message, *config.Config, error) {
+	if errs := crds.Validate(obj); len(errs) > 0 {
 		return nil, nil, errs.ToAggregate()
 	}
 	msg, err := decodeSpec(obj)
@@ -284,7 +149,7 @@ func readManifest(t *testing.T, name string) []byte {
 // CRDs and API types, and the WasmPlugin's configuration with config.Parse.
 func TestManifestsValid(t *testing.T) {
 	crds := loadCRDs(t)
-	t.Logf("CRDs from %s (%d served kinds and versions)", crdsSource, len(crds))
+	t.Logf("CRDs from %s (%d served kinds and versions)", crds.Sources, crds.Len())
 	for _, name := range manifests {
 		objs := readObjects(t, name, readManifest(t, name))
 		if len(objs) == 0 {
@@ -333,7 +198,7 @@ func clusterTLS(objs []placed, from, host string, port uint32) string {
 }
 
 // loadPlaced validates the given manifests and returns their objects.
-func loadPlaced(t *testing.T, crds map[schema.GroupVersionKind]*crdVersion, objs []*unstructured.Unstructured) []placed {
+func loadPlaced(t *testing.T, crds *crdcheck.Set, objs []*unstructured.Unstructured) []placed {
 	t.Helper()
 	var out []placed
 	for _, obj := range objs {
