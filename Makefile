@@ -54,9 +54,10 @@ PLATFORM_ENV = EDGEJWT_OCI_LAYOUT="$(CURDIR)/build/oci" EDGEJWT_WASM="$(CURDIR)/
 
 ## platform: the platform checks, a Go module of their own (platform/, so that the filter's go.mod
 ##           stays free of Kubernetes and Istio): deploy/istio/ against Istio's CRDs and API types;
-##           Istio's agent (istio.io/istio pkg/wasm) pulling the images make oci built
+##           Istio's agent (istio.io/istio pkg/wasm) pulling the images make oci built;
+##           deploy/envoy-gateway/ against Envoy Gateway's CRDs, its bootstrap cluster in Envoy
 platform: oci
-	$(PLATFORM_ENV) $(GO) -C platform test -count=1 ./...
+	$(PLATFORM_ENV) ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" $(GO) -C platform test -count=1 ./...
 
 ## istio-check: istiod's own generation (pilot/pkg/networking/core) from deploy/istio/, converted by
 ##              the agent, serving requests in real Envoy (platform/istiod, build tag istiocheck).
