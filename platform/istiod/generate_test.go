@@ -47,25 +47,6 @@ const (
 	routerFilter   = "envoy.filters.http.router"
 )
 
-// ecdsName is the name istiod gives the filter of the WasmPlugin name (in
-// istio-system) in the listener and in its extension configuration (ECDS):
-// the resource name of the TrafficExtension istiod translates it into,
-// "extensions.istio.io/trafficextension/istio-system.<name>" and a marker.
-func (g *generation) ecdsName(t *testing.T, name string) string {
-	t.Helper()
-	var all []string
-	for _, ws := range g.cg.PushContext().TrafficExtensions(g.proxy) {
-		for _, w := range ws {
-			if w.Namespace == pluginNS && (w.Name == name || strings.HasPrefix(w.Name, name+"~")) {
-				return w.ResourceName
-			}
-			all = append(all, w.ResourceName)
-		}
-	}
-	t.Fatalf("no extension of the gateway is the WasmPlugin %s/%s; there are %q", pluginNS, name, all)
-	return ""
-}
-
 // readObject reads a manifest of deploy/istio/ as JSON-like data.
 func readObject(t *testing.T, file string) map[string]any {
 	t.Helper()
@@ -213,6 +194,25 @@ func (g *generation) gatewayHTTPFilters(t *testing.T) []*hcm.HttpFilter {
 	return nil
 }
 
+// ecdsName is the name istiod gives the filter of the WasmPlugin name (in
+// istio-system) in the listener and in its extension configuration (ECDS):
+// the resource name of the TrafficExtension istiod translates it into,
+// "extensions.istio.io/trafficextension/istio-system.<name>" and a marker.
+func (g *generation) ecdsName(t *testing.T, name string) string {
+	t.Helper()
+	var all []string
+	for _, ws := range g.cg.PushContext().TrafficExtensions(g.proxy) {
+		for _, w := range ws {
+			if w.Namespace == pluginNS && (w.Name == name || strings.HasPrefix(w.Name, name+"~")) {
+				return w.ResourceName
+			}
+			all = append(all, w.ResourceName)
+		}
+	}
+	t.Fatalf("no extension of the gateway is the WasmPlugin %s/%s; there are %q", pluginNS, name, all)
+	return ""
+}
+
 // extensionConfigs is what istiod sends the proxy over ECDS for the named
 // filters, as the agent receives it: each a TypedExtensionConfig in an Any.
 func (g *generation) extensionConfigs(t *testing.T, names ...string) []*anypb.Any {
@@ -355,15 +355,7 @@ func TestIstiodGeneration(t *testing.T) {
 			t.Fatalf("istiod built no cluster %s for the gateway; it built %q", jwksCluster, names)
 		}
 		tls := &tlsv3.UpstreamTlsContext{}
-		ts := found.GetTransportSocket()
-		if ts == nil {
-			for _, m := range found.GetTransportSocketMatches() {
-				if ts == nil || m.GetName() == "tlsMode-disabled" {
-					ts = m.GetTransportSocket()
-				}
-			}
-		}
-		if ts == nil || ts.GetTypedConfig().UnmarshalTo(tls) != nil {
+		if ts := found.GetTransportSocket(); ts == nil || ts.GetTypedConfig().UnmarshalTo(tls) != nil {
 			t.Fatalf("cluster %s has no TLS transport socket: %v", jwksCluster, found)
 		}
 		if tls.GetSni() != "issuer.example" {
