@@ -65,6 +65,9 @@ type pendingRequest struct {
 	// onTimeout answers the request if nothing arrives by the deadline:
 	// 503 while there are no keys; the original 401 for an unknown kid.
 	onTimeout authn.Decision
+	// kidFinal: the refetch an unknown kid waits for was asked for after
+	// the request arrived, so its answer is final (see RequestKIDRefetch).
+	kidFinal bool
 }
 
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
@@ -176,10 +179,28 @@ func (p *pluginContext) decide(id uint32, headers [][2]string, endOfStream, agai
 			p.pending[id] = pr
 		}
 		return d, true
-	case d.Rule >= 0 && errors.Is(d.Err, verifier.ErrUnknownKID) && !again:
+	case d.Rule >= 0 && errors.Is(d.Err, verifier.ErrUnknownKID):
 		// A Deny, or an Allow without claims under allow_missing_or_failed.
-		if p.issuers[d.Rule].source.RequestKIDRefetch(now, p.kidMaxWait()) && p.hold(id, d.Rule, endOfStream, d) {
-			return d, true
+		src := p.issuers[d.Rule].source
+		if !again {
+			wait, final := src.RequestKIDRefetch(now, p.kidMaxWait())
+			if wait && p.hold(id, d.Rule, endOfStream, d) {
+				pr := p.pending[id]
+				pr.kidFinal = final
+				p.pending[id] = pr
+				return d, true
+			}
+			return d, false
+		}
+		// The refetch it waited for landed without its kid. One asked for
+		// before the request arrived may have read the key set before the
+		// key was published: wait for the next, within the deadline.
+		if pr, ok := p.pending[id]; ok && !pr.kidFinal {
+			if wait, final := src.RequestKIDRefetch(now, pr.deadline.Sub(now)-fetchAllowance); wait {
+				pr.kidFinal = final
+				p.pending[id] = pr
+				return d, true
+			}
 		}
 	}
 	return d, false
@@ -252,6 +273,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 		}
 	}()
 	p.now = wallclock.Now()
+	vmMemory.served = true
 	headers, err := proxywasm.GetHttpRequestHeaders()
 	if err != nil {
 		p.apply(p.auth.Internal(), nil)

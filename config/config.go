@@ -23,7 +23,7 @@ const (
 	DefaultRetryInterval         = 1 * time.Second
 	DefaultMaxRetryInterval      = 60 * time.Second
 	DefaultMaxStale              = 24 * time.Hour
-	DefaultUnknownKIDRefetch     = 5 * time.Second
+	DefaultUnknownKIDRefetch     = 3 * time.Second
 	DefaultClockSkew             = 60 * time.Second
 	DefaultAlgorithm             = "RS256"
 	DefaultParam                 = "access_token" // RFC 6750 section 2.3
