@@ -44,9 +44,8 @@ type pluginContext struct {
 	pending map[uint32]pendingRequest // held requests, by HTTP context ID
 	keysFn  authn.KeysFunc
 	metrics *requestMetrics
-	// lookAlikes and rewritten are scratch space for the request path.
+	// lookAlikes is scratch space for the request path.
 	lookAlikes []string
-	rewritten  [][2]string
 	// now is the time of the callback in progress: read once per callback
 	// (in Wasm time.Now is a host call) and served to the verifiers, the
 	// token cache and the key sets through clock.
@@ -339,25 +338,31 @@ func (p *pluginContext) apply(d authn.Decision, headers [][2]string) bool {
 	return false
 }
 
-// rewrite makes an Allow's header changes.
+// rewrite makes an Allow's header changes, one host call each. Measured
+// in Envoy 1.40 (instructions per request under callgrind, a cached token
+// with three output headers): one proxy_set_header_map_pairs of the whole
+// rewritten map costs 9% more than four remove/replace calls, in Envoy
+// (which clears and rebuilds the map) and in the filter (which serializes
+// it). See docs/performance.md.
 func (p *pluginContext) rewrite(d *authn.Decision, headers [][2]string) error {
 	drop := p.auth.LookAlikes(headers, p.lookAlikes[:0])
 	p.lookAlikes = drop
-	switch authn.Changes(d, drop) {
-	case 0:
-		return nil
-	case 1:
-		switch {
-		case len(drop) == 1:
-			return proxywasm.RemoveHttpRequestHeader(drop[0])
-		case len(d.Remove) == 1:
-			return proxywasm.RemoveHttpRequestHeader(d.Remove[0])
-		default:
-			return proxywasm.ReplaceHttpRequestHeader(d.Set[0][0], d.Set[0][1])
+	for _, h := range drop {
+		if err := proxywasm.RemoveHttpRequestHeader(h); err != nil {
+			return err
 		}
 	}
-	p.rewritten = authn.Rewrite(p.rewritten[:0], headers, d, drop)
-	return proxywasm.ReplaceHttpRequestHeaders(p.rewritten)
+	for _, h := range d.Remove {
+		if err := proxywasm.RemoveHttpRequestHeader(h); err != nil {
+			return err
+		}
+	}
+	for _, kv := range d.Set {
+		if err := proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // panicText describes a recovered panic value for the log.

@@ -74,8 +74,7 @@ type rule struct {
 	index    int
 	cfg      config.Rule
 	verifier *verifier.Verifier
-	accepts  map[source]bool // where this issuer's tokens may come from
-	sources  []source
+	sources  []source // where this issuer's tokens may come from
 }
 
 // Option adjusts an Authenticator.
@@ -129,7 +128,7 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 		if err != nil {
 			return nil, &config.Error{Field: field, Msg: err.Error()}
 		}
-		r := &rule{index: i, cfg: rc, verifier: v, accepts: map[source]bool{}}
+		r := &rule{index: i, cfg: rc, verifier: v}
 		for _, hs := range rc.FromHeaders {
 			r.addSource(source{kind: fromHeader, name: hs.Name, prefix: hs.Prefix})
 		}
@@ -187,10 +186,20 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 }
 
 func (r *rule) addSource(s source) {
-	if !r.accepts[s] {
-		r.accepts[s] = true
+	if !r.accepts(s) {
 		r.sources = append(r.sources, s)
 	}
+}
+
+// accepts reports whether the rule reads tokens from s. A rule has a few
+// sources: a scan beats hashing a struct of strings.
+func (r *rule) accepts(s source) bool {
+	for _, x := range r.sources {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // newRequirement prepares a requirement for the given issuers (nil: all).
@@ -311,11 +320,8 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	// separator: a hit needs no scan for one, a miss does.
 	if e := a.cache.get(f.token, keys); e != nil {
 		if r := a.rules[e.rule]; want.allowed[r.index] && r.acceptsAll(f) {
-			d := Decision{Outcome: Allow, Rule: r.index, FilterState: e.filterState, FromCache: true}
-			if !r.cfg.ForwardOriginal {
-				f.removal(req, &d.Remove, &d.Set)
-			}
-			d.Set = append(d.Set, e.set...)
+			d := allow(req, r, f, e.set, e.filterState)
+			d.FromCache = true
 			return d
 		}
 	}
@@ -360,11 +366,24 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 		fs = [][2]string{{name, string(claims.JSON())}}
 	}
 	a.cache.put(f.token, r.index, ks, claims.Get("exp").Float(), r.cfg.ClockSkew, out, fs)
-	d := Decision{Outcome: Allow, Rule: r.index, FilterState: fs}
-	if !r.cfg.ForwardOriginal {
+	return allow(req, r, f, out, fs)
+}
+
+// allow is the Allow decision for the token f found, verified for rule r,
+// whose outputs are set and fs. Its lists may be shared (a cache entry's):
+// they are read-only. The common case, a token from one header, allocates
+// nothing.
+func allow(req *request, r *rule, f *found, set, fs [][2]string) Decision {
+	d := Decision{Outcome: Allow, Rule: r.index, FilterState: fs, Set: set}
+	switch {
+	case r.cfg.ForwardOriginal:
+	case f.n == 1 && f.places[0].kind == fromHeader:
+		d.Remove = f.removeHeader
+	default:
+		d.Set = nil
 		f.removal(req, &d.Remove, &d.Set)
+		d.Set = append(d.Set, set...)
 	}
-	d.Set = append(d.Set, out...)
 	return d
 }
 
@@ -372,7 +391,7 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 // rule reads tokens from.
 func (r *rule) acceptsAll(f *found) bool {
 	for _, p := range f.places[:f.n] {
-		if !r.accepts[p] {
+		if !r.accepts(p) {
 			return false
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/edgejwt/edgejwt/config"
 	"github.com/edgejwt/edgejwt/internal/testkeys"
@@ -188,5 +189,35 @@ func BenchmarkAuthenticate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTokenCacheCopies: in the filter, header values point into the buffer
+// the host filled for the request (hostabi reads them without a copy). A
+// cache entry must own what it keeps: after the buffer is reused for the
+// next request, a hit still finds the token and serves the outputs it was
+// verified with. It also keeps no more than it counts.
+func TestTokenCacheCopies(t *testing.T) {
+	a := newAuth(t, "")
+	keys := rsaKeys(t)
+	keysFn := func(int) verifier.KeySource { return keys }
+	tok := tokenA(fmt.Sprintf(`{"iss":%q,"aud":"api","sub":"alice","roles":["r1","r2"],"exp":%d}`, issA, time.Now().Add(time.Minute).Unix()))
+	value := "Bearer " + tok
+	buf := []byte(value) // the host's buffer
+	aliased := unsafe.String(&buf[0], len(buf))
+	miss := a.Authenticate([][2]string{{"authorization", aliased}}, keysFn)
+	if miss.Outcome != Allow {
+		t.Fatal(miss.Err)
+	}
+	want := fmt.Sprint(miss.Set)
+	for i := range buf {
+		buf[i] = 'x' // the next request's headers
+	}
+	hit := a.Authenticate([][2]string{{"authorization", value}}, keysFn)
+	if !hit.FromCache || keys.lookups != 1 {
+		t.Fatalf("no hit after the header buffer was reused: %+v", hit)
+	}
+	if got := fmt.Sprint(hit.Set); got != want {
+		t.Errorf("cached outputs changed with the header buffer:\n got  %s\n want %s", got, want)
 	}
 }
