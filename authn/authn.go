@@ -317,7 +317,7 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 		return a.deny(-1, ErrMultipleTokens)
 	}
 	// The cache holds verified tokens only, which never contain a
-	// separator: a hit needs no scan for one, a miss does.
+	// separator: a hit needs no scan for one.
 	if e := a.cache.get(f.token, keys); e != nil {
 		if r := a.rules[e.rule]; want.allowed[r.index] && r.acceptsAll(f) {
 			d := allow(req, r, f, e.set, e.filterState)
@@ -325,14 +325,16 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 			return d
 		}
 	}
-	if len(f.token) > 0 && f.token[0] > ' ' && hasSeparator(f.token) {
-		// "Bearer a b": two words after the scheme (RFC 6750 section 2.1
-		// allows one). A token that starts with a control character is a
-		// malformed credential instead (see afterPrefix).
-		return a.deny(-1, ErrMultipleTokens)
-	}
 	tok, err := verifier.Parse(f.token, a.maxToken)
 	if err != nil {
+		if len(f.token) > 0 && f.token[0] > ' ' && hasSeparator(f.token) {
+			// "Bearer a b": two words after the scheme (RFC 6750 section
+			// 2.1 allows one). A separator never parses, so only a token
+			// that failed is scanned for one. A token that starts with a
+			// control character is a malformed credential instead (see
+			// afterPrefix).
+			return a.deny(-1, ErrMultipleTokens)
+		}
 		return a.deny(-1, err)
 	}
 	// A token whose issuer is unknown, not allowed here, or that came from a
