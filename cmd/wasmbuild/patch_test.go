@@ -25,6 +25,7 @@ func TestPatchesApply(t *testing.T) {
 	}{
 		{runtimeNetpoll, filepath.Join(strings.TrimSpace(string(goroot)), "src")},
 		{cryptoRSA, filepath.Join(strings.TrimSpace(string(goroot)), "src")},
+		{mathBigScan, filepath.Join(strings.TrimSpace(string(goroot)), "src")},
 		{gjsonModifiers, gjson},
 	} {
 		t.Run(tc.p.name, func(t *testing.T) {

@@ -151,3 +151,29 @@ var cryptoRSA = patch{
 		},
 	},
 }
+
+// mathBigScan keeps fmt out of the default build.
+//
+// math/big formats one panic message, for a number base outside 2..62,
+// with fmt.Sprintf, in the code that reads numbers from text. crypto/elliptic
+// reads the P-224 parameters that way when it sets up its curves (the
+// filter uses P-256, P-384 and P-521 for ES256/384/512), so the message
+// kept the whole of fmt in the module, and with it *big.Int's Format
+// method, which encoding/asn1's reflection keeps reachable once fmt is
+// there: about 0.2 MB of what Envoy compiles at every start. The base is a
+// constant in every call the filter reaches; the patch builds the same
+// text with strconv.Itoa.
+var mathBigScan = patch{
+	name: "math/big without fmt",
+	file: "math/big/natconv.go",
+	reviewed: []string{
+		"a5ba99ff1e8e0fee8ff50958a0360ad0516eee7b7208d965e10f9b99e0289820", // go1.26.8
+	},
+	edits: []edit{
+		{old: "\t\"fmt\"\n", new: "\t\"strconv\"\n"},
+		{
+			old: `panic(fmt.Sprintf("invalid number base %d", base))`,
+			new: `panic("invalid number base " + strconv.Itoa(base))`,
+		},
+	},
+}
