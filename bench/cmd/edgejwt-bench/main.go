@@ -90,6 +90,9 @@ type bench struct {
 	fpRepeats     int
 	fpLoad        time.Duration
 
+	// instrN > 0 runs the instruction phase alone (instructions.go).
+	instrN int
+
 	issuer        *devservers.Issuer
 	repeatedToken string
 	forgedToken   string
@@ -146,6 +149,7 @@ func main() {
 	fpConc := flag.String("footprint-concurrency", "1,4", "Envoy --concurrency values of the footprint phase")
 	fpRepeats := flag.Int("footprint-repeats", 3, "starts of each footprint setup and concurrency (V8's compile time is noisy: the median and range are reported)")
 	fpLoad := flag.Duration("footprint-load", 8*time.Second, "load run (repeated token, direct mode) after which the footprint phase reads RSS and peak RSS")
+	instrN := flag.Int("instructions", 0, "instead of the throughput and footprint phases, count Envoy's instructions per request under valgrind's callgrind: this many requests of each workload, one at a time, for each Envoy setup of -setups in the direct mode (make bench-instructions)")
 	flag.Parse()
 
 	if *upstream != "" {
@@ -169,6 +173,7 @@ func main() {
 		loadCPU:     *loadCPU,
 		fpRepeats:   *fpRepeats,
 		fpLoad:      *fpLoad,
+		instrN:      *instrN,
 	}
 	err := b.parseModes(*modes)
 	if err == nil {
@@ -252,6 +257,9 @@ func (b *bench) run(o options) error {
 		return err
 	}
 	fpSpecs := b.footprintSpecs(o.extra)
+	if b.instrN > 0 {
+		fpSpecs = nil
+	}
 	if err := b.findTools(append(append([]setupSpec(nil), specs...), fpSpecs...)); err != nil {
 		return err
 	}
@@ -286,6 +294,10 @@ func (b *bench) run(o options) error {
 	}
 	if err := b.applyExtras(fpSpecs, o.extra, nil); err != nil {
 		return err
+	}
+
+	if b.instrN > 0 {
+		return b.runInstructions(specs, start)
 	}
 
 	if b.pin {
