@@ -32,10 +32,4 @@ func TestRSAOnlyBuild(t *testing.T) {
 			"rules": []any{map[string]any{"match": map[string]any{"regex": "/api/.*"}, "requirement": "bypass"}},
 		}, "rules[0].match.regex")
 	})
-	t.Run("refuses regex claim conditions", func(t *testing.T) {
-		expectRefusedAtStart(t, wasm, nil, map[string]any{
-			"rules": []any{map[string]any{"match": map[string]any{"prefix": "/"}, "requirement": "required",
-				"claims": []any{map[string]any{"claim": "sub", "string": map[string]any{"regex": "user-.*"}}}}},
-		}, "rules[0].claims[0].string.regex")
-	})
 }
