@@ -13,8 +13,10 @@ import (
 // Every VM defines the same names, so the counters add up over workers.
 //
 //	edgejwt.allowed                       requests let through (request counters reach the host every tick)
-//	edgejwt.denied.<reason>               401s by reason (no_token, token_expired, ...), 503s (signing_keys_not_available)
+//	edgejwt.denied.<reason>               401s by reason (no_token, token_expired, ...), 503s (signing_keys_not_available),
+//	                                      403s (insufficient_scope, claim_mismatch: a request rule's conditions unmet)
 //	edgejwt.passed_unverified.<reason>    requests let through by allow_missing_or_failed despite a failed token
+//	                                      (or a valid one that did not meet the rule's conditions)
 //	edgejwt.held                          requests paused to wait for keys
 //	edgejwt.token_cache_hit               allowed requests whose token was verified before (cache)
 //	edgejwt.host_crypto_verify            signatures checked by Envoy's verify_signature (hostCrypto)

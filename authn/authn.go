@@ -68,6 +68,7 @@ type Authenticator struct {
 	cache        *tokenCache  // nil when disabled
 	bypass       *requirement // CORS preflight
 	responses    *responses
+	policy       *policy // the request rules' claim conditions; nil without any
 }
 
 type rule struct {
@@ -170,14 +171,25 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 	a.bypass = &requirement{mode: config.Bypass}
 	for i, rr := range cfg.RequestRules {
 		req := a.required
-		if rr.Requirement == config.Bypass {
+		switch {
+		case rr.Requirement == config.Bypass:
 			req = a.bypass
-		} else if rr.Requirement == config.RequireAll {
+		case rr.Requirement == config.RequireAll:
 			var err error
 			if req, err = a.newRequireAll(i, rr.Issuers); err != nil {
 				return nil, err
 			}
-		} else if rr.Requirement != config.RequireToken || len(rr.Issuers) > 0 {
+		case rr.HasConditions():
+			// Conditions need a token: under allow_missing, a request
+			// without one is refused as under required (as Istio's
+			// AuthorizationPolicy refuses it: its claims are absent).
+			mode := rr.Requirement
+			if mode == config.AllowMissing {
+				mode = config.RequireToken
+			}
+			req = a.newRequirement(mode, rr.Issuers)
+			a.addConditions(req, cfg.RequestRules[i].Claims)
+		case rr.Requirement != config.RequireToken || len(rr.Issuers) > 0:
 			req = a.newRequirement(rr.Requirement, rr.Issuers)
 		}
 		a.requestRules = append(a.requestRules, requestRule{cfg: rr, req: req})
@@ -320,6 +332,9 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	// separator: a hit needs no scan for one.
 	if e := a.cache.get(f.token, keys); e != nil {
 		if r := a.rules[e.rule]; want.allowed[r.index] && r.acceptsAll(f) {
+			if i := a.policy.unmet(want.conds, req, &e.verdict); i >= 0 {
+				return a.forbid(r.index, i)
+			}
 			d := allow(req, r, f, e.set, e.filterState)
 			d.FromCache = true
 			return d
@@ -367,7 +382,14 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	if name := r.cfg.OutputPayloadFilterState; name != "" {
 		fs = [][2]string{{name, string(claims.JSON())}}
 	}
-	a.cache.put(f.token, r.index, ks, claims.Get("exp").Float(), r.cfg.ClockSkew, out, fs)
+	var v verdict
+	if a.policy != nil {
+		v = a.policy.evaluate(claims, r.cfg.SpaceDelimitedClaims)
+	}
+	a.cache.put(f.token, r.index, ks, claims.Get("exp").Float(), r.cfg.ClockSkew, out, fs, v)
+	if i := a.policy.unmet(want.conds, req, &v); i >= 0 {
+		return a.forbid(r.index, i)
+	}
 	return allow(req, r, f, out, fs)
 }
 

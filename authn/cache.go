@@ -42,6 +42,7 @@ type cacheEntry struct {
 	expires     time.Time
 	set         [][2]string // output headers
 	filterState [][2]string
+	verdict     verdict // the token's claims judged by the request rules' conditions
 	size        int
 }
 
@@ -76,7 +77,7 @@ func (c *tokenCache) get(token string, keys KeysFunc) *cacheEntry {
 }
 
 // put remembers a verified token. exp is its exp claim in seconds.
-func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp float64, skew time.Duration, set, filterState [][2]string) {
+func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp float64, skew time.Duration, set, filterState [][2]string, v verdict) {
 	if c == nil || exp <= 0 || math.IsInf(exp, 0) || math.IsNaN(exp) {
 		return
 	}
@@ -85,8 +86,8 @@ func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp fl
 		sec, frac := math.Modf(exp)
 		expires = time.Unix(int64(sec), int64(frac*1e9))
 	}
-	e := &cacheEntry{rule: rule, keys: keys, expires: expires.Add(skew)}
-	e.size = len(token) + 64
+	e := &cacheEntry{rule: rule, keys: keys, expires: expires.Add(skew), verdict: v}
+	e.size = len(token) + 64 + v.size()
 	for _, kv := range set {
 		e.size += len(kv[0]) + len(kv[1]) + 32
 	}

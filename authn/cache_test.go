@@ -24,7 +24,7 @@ func (c *countingKeys) Key(kid, alg string) (*verifier.Key, error) {
 	return c.ks.Key(kid, alg)
 }
 
-func rsaKeys(t *testing.T) *countingKeys {
+func rsaKeys(t testing.TB) *countingKeys {
 	t.Helper()
 	ks, _, err := jwkscache.Parse([]byte(testkeys.JWKS(testkeys.JWK("a1", testkeys.Get().Public("RS256"), ""))))
 	if err != nil {
@@ -117,17 +117,17 @@ func TestTokenCacheBounds(t *testing.T) {
 	c := newTokenCache(10, 4000, time.Now)
 	exp := float64(time.Now().Add(time.Hour).Unix())
 	for i := range 50 {
-		c.put(fmt.Sprintf("token-%03d", i), 0, nil, exp, 0, [][2]string{{"x-sub", "alice"}}, nil)
+		c.put(fmt.Sprintf("token-%03d", i), 0, nil, exp, 0, [][2]string{{"x-sub", "alice"}}, nil, verdict{})
 		if c.Len() > 10 || c.bytes > 4000 {
 			t.Fatalf("after %d puts: %d entries, %d bytes", i+1, c.Len(), c.bytes)
 		}
 	}
 	big := make([]byte, 1500)
-	c.put(string(big), 0, nil, exp, 0, nil, nil)
+	c.put(string(big), 0, nil, exp, 0, nil, nil, verdict{})
 	if c.get(string(big), func(int) verifier.KeySource { return nil }) != nil {
 		t.Error("a token of over a quarter of the byte bound was cached")
 	}
-	c.put("no-exp", 0, nil, 0, 0, nil, nil)
+	c.put("no-exp", 0, nil, 0, 0, nil, nil, verdict{})
 	if c.get("no-exp", func(int) verifier.KeySource { return nil }) != nil {
 		t.Error("a token without exp was cached")
 	}

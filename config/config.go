@@ -95,6 +95,11 @@ type Rule struct {
 	// OutputPayloadFilterState names the Envoy filter state entry
 	// ("wasm.<name>") that receives the verified payload JSON.
 	OutputPayloadFilterState string
+	// SpaceDelimitedClaims lists claims (paths as a condition's "claim")
+	// whose string value is a space-delimited list for the allOf and anyOf
+	// conditions of request rules, besides scope and permission, as
+	// Istio's field.
+	SpaceDelimitedClaims []string
 }
 
 // HeaderSource is a header a token is read from, after an optional prefix.

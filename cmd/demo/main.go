@@ -1,7 +1,8 @@
 // Command demo is `make run`: Envoy with the repository's envoy.yaml and the
 // built filter, between a demo token issuer (127.0.0.1:8082) and an echo
 // upstream (127.0.0.1:8081). It prints curl lines, one with a fresh valid
-// token and one without, and runs until Ctrl-C.
+// token, one without, and one the token's scope does not allow (403), and
+// runs until Ctrl-C.
 //
 // It reads the listener, admin port, issuer and audience from envoy.yaml and
 // writes nothing to the repository. Envoy comes from $ENVOY_PATH, else from
@@ -140,7 +141,7 @@ func run(configName string, concurrency int) error {
 	fmt.Printf(`
 edgejwt demo: Envoy %s (admin %s) -> upstream %s; issuer %s
 
-A request with a valid token (sub demo-user, roles admin,reader; expires %s):
+A request with a valid token (sub demo-user, roles admin,reader, scope %q; expires %s):
 the upstream echoes the x-jwt-* headers the filter added, and no Authorization.
 
   curl -i -H 'Authorization: Bearer %s' %s/hello
@@ -149,8 +150,13 @@ Without a token (401 No token provided):
 
   curl -i %s/hello
 
+The same token writing an order (403 insufficient_scope: envoy.yaml's rule asks for
+scope orders:write, which the token does not have; docs/authorization.md):
+
+  curl -i -X POST -H 'Authorization: Bearer %s' %s/orders
+
 Ctrl-C stops everything.
-`, listener, admin, echo.URL(), issuer.Name, time.Now().Add(tokenTTL).Format("15:04:05"), tok, listener, listener)
+`, listener, admin, echo.URL(), issuer.Name, demoScope, time.Now().Add(tokenTTL).Format("15:04:05"), tok, listener, listener, tok, listener)
 
 	select {
 	case err := <-done:
@@ -168,34 +174,44 @@ Ctrl-C stops everything.
 	return nil
 }
 
+// demoScope is the scope of the printed token: it may read orders, not
+// write them (envoy.yaml's rule for POST /orders asks for orders:write).
+const demoScope = "orders:read profile"
+
 // demoClaims are the claims of the printed token.
 func demoClaims(iss *devservers.Issuer, audience string) devservers.Claims {
 	c := iss.StandardClaims("demo-user", audience, tokenTTL)
 	c["roles"] = []string{"admin", "reader"}
+	c["scope"] = demoScope
 	return c
 }
 
-// selfCheck sends the token once and reports the answer, so a broken setup
-// shows before anyone copies a curl line. The first request also waits for
-// the filter's first JWKS fetch.
+// selfCheck sends the token once, and once to write an order, and reports
+// the answers, so a broken setup shows before anyone copies a curl line.
+// The first request also waits for the filter's first JWKS fetch.
 func selfCheck(listener, tok string) {
-	req, err := http.NewRequest(http.MethodGet, listener+"/hello", nil)
-	if err != nil {
-		return
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{{http.MethodGet, "/hello", http.StatusOK}, {http.MethodPost, "/orders", http.StatusForbidden}} {
+		req, err := http.NewRequest(c.method, listener+c.path, nil)
+		if err != nil {
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "demo: self-check request failed: %v\n", err)
+			return
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			fmt.Fprintf(os.Stderr, "demo: self-check: %s %s: %s %s, want %d\n", c.method, c.path, resp.Status, body, c.want)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "demo: self-check: the token gets %s for %s %s\n", resp.Status, c.method, c.path)
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "demo: self-check request failed: %v\n", err)
-		return
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(os.Stderr, "demo: self-check: %s %s\n", resp.Status, body)
-		return
-	}
-	fmt.Fprintf(os.Stderr, "demo: self-check: a valid token gets %s\n", resp.Status)
 }
 
 // awaitReady polls the admin /ready endpoint until Envoy is LIVE.
