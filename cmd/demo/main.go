@@ -6,7 +6,8 @@
 //
 // It reads the listener, admin port, issuer and audience from envoy.yaml and
 // writes nothing to the repository. Envoy comes from $ENVOY_PATH, else from
-// scripts/ensure-envoy.sh, and runs through func-e's Go API.
+// scripts/ensure-envoy.sh, and runs through internal/envoyproc (func-e's Go
+// API), as in the benchmark.
 package main
 
 import (
@@ -21,17 +22,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	funce "github.com/tetratelabs/func-e"
-	"github.com/tetratelabs/func-e/api"
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgejwt/edgejwt/internal/devservers"
-	"github.com/edgejwt/edgejwt/internal/envoyadmin"
+	"github.com/edgejwt/edgejwt/internal/envoyproc"
 )
 
 const (
@@ -94,42 +92,36 @@ func run(configName string, concurrency int) error {
 	}
 	defer echo.Close()
 
-	home, err := os.MkdirTemp("", "edgejwt-demo-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(home)
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	envoyCtx, cancelEnvoy := context.WithCancel(context.Background())
-	defer cancelEnvoy()
-	baseID := os.Getpid() % 1_000_000
-	// Envoy leaves its hot-restart shared memory behind even on a clean exit.
-	defer os.Remove(fmt.Sprintf("/dev/shm/envoy_shared_memory_%d", baseID*10))
-	done := make(chan error, 1)
-	go func() {
-		done <- funce.Run(envoyCtx, []string{
-			"-c", configName,
-			"--concurrency", strconv.Itoa(concurrency),
-			"--base-id", strconv.Itoa(baseID),
-			"--log-level", "warning",
-			"--component-log-level", "wasm:info",
-		},
-			api.EnvoyPath(envoyPath),
-			api.HomeDir(home),
-			api.Out(io.Discard),
-			api.EnvoyOut(os.Stderr),
-			api.EnvoyErr(os.Stderr),
-		)
-	}()
-
 	admin := fmt.Sprintf("http://127.0.0.1:%d", cfg.adminPort)
 	listener := fmt.Sprintf("http://127.0.0.1:%d", cfg.listenPort)
 	fmt.Fprintf(os.Stderr, "demo: starting %s with %s (compiling the filter takes a few seconds)\n", envoyPath, configName)
-	if err := awaitReady(ctx, admin, done); err != nil {
-		cancelEnvoy()
+	envoy, err := envoyproc.Start(envoyproc.Options{
+		EnvoyPath:         envoyPath,
+		ConfigPath:        configName,
+		AdminURL:          admin,
+		Listener:          fmt.Sprintf("127.0.0.1:%d", cfg.listenPort),
+		Concurrency:       concurrency,
+		BaseID:            os.Getpid() % 1_000_000,
+		LogLevel:          "warning",
+		ComponentLogLevel: "wasm:info",
+		Log:               os.Stderr,
+		StopTimeout:       stopTimeout,
+	})
+	if err != nil {
 		return err
+	}
+	defer envoy.Stop()
+	ready := make(chan error, 1)
+	go func() { ready <- envoy.AwaitReady(readyTimeout) }()
+	select {
+	case err := <-ready:
+		if err != nil {
+			return err
+		}
+	case <-ctx.Done():
+		return nil
 	}
 
 	tok, err := issuer.Mint(demoClaims(issuer, cfg.audience))
@@ -159,19 +151,12 @@ Ctrl-C stops everything.
 `, listener, admin, echo.URL(), issuer.Name, demoScope, time.Now().Add(tokenTTL).Format("15:04:05"), tok, listener, listener, tok, listener)
 
 	select {
-	case err := <-done:
-		return fmt.Errorf("envoy exited: %v", err)
+	case <-envoy.Done():
+		return fmt.Errorf("envoy exited: %v", envoy.Err())
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(os.Stderr, "\ndemo: stopping")
-	envoyadmin.Quit(admin)
-	select {
-	case <-done:
-	case <-time.After(stopTimeout):
-		cancelEnvoy()
-		<-done
-	}
-	return nil
+	return envoy.Stop()
 }
 
 // demoScope is the scope of the printed token: it may read orders, not
@@ -211,28 +196,6 @@ func selfCheck(listener, tok string) {
 			return
 		}
 		fmt.Fprintf(os.Stderr, "demo: self-check: the token gets %s for %s %s\n", resp.Status, c.method, c.path)
-	}
-}
-
-// awaitReady polls the admin /ready endpoint until Envoy is LIVE.
-func awaitReady(ctx context.Context, admin string, done <-chan error) error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.After(readyTimeout)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			return fmt.Errorf("envoy exited before it was ready: %v", err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline:
-			return fmt.Errorf("envoy not ready after %v", readyTimeout)
-		case <-tick.C:
-		}
-		if envoyadmin.Ready(client, admin, "") {
-			return nil
-		}
 	}
 }
 
