@@ -1,6 +1,7 @@
 // Package e2e is the end-to-end suite: it runs the filter, built as a WASI
-// reactor, inside a real Envoy (started through internal/envoyproc, on func-e's Go API) between a
-// test token issuer and an echo upstream (internal/devservers), and checks
+// reactor, inside a real Envoy (started by internal/envoyproc through
+// func-e's Go API) between a test token issuer and an echo upstream
+// (internal/devservers), and checks
 // the answers of the README's contract from the client's side and from the
 // upstream's.
 //
