@@ -68,14 +68,14 @@ type Authenticator struct {
 	cache        *tokenCache  // nil when disabled
 	bypass       *requirement // CORS preflight
 	responses    *responses
+	policy       *policy // the request rules' claim conditions; nil without any
 }
 
 type rule struct {
 	index    int
 	cfg      config.Rule
 	verifier *verifier.Verifier
-	accepts  map[source]bool // where this issuer's tokens may come from
-	sources  []source
+	sources  []source // where this issuer's tokens may come from
 }
 
 // Option adjusts an Authenticator.
@@ -129,7 +129,7 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 		if err != nil {
 			return nil, &config.Error{Field: field, Msg: err.Error()}
 		}
-		r := &rule{index: i, cfg: rc, verifier: v, accepts: map[source]bool{}}
+		r := &rule{index: i, cfg: rc, verifier: v}
 		for _, hs := range rc.FromHeaders {
 			r.addSource(source{kind: fromHeader, name: hs.Name, prefix: hs.Prefix})
 		}
@@ -171,14 +171,25 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 	a.bypass = &requirement{mode: config.Bypass}
 	for i, rr := range cfg.RequestRules {
 		req := a.required
-		if rr.Requirement == config.Bypass {
+		switch {
+		case rr.Requirement == config.Bypass:
 			req = a.bypass
-		} else if rr.Requirement == config.RequireAll {
+		case rr.Requirement == config.RequireAll:
 			var err error
 			if req, err = a.newRequireAll(i, rr.Issuers); err != nil {
 				return nil, err
 			}
-		} else if rr.Requirement != config.RequireToken || len(rr.Issuers) > 0 {
+		case rr.HasConditions():
+			// Conditions need a token: under allow_missing, a request
+			// without one is refused as under required (as Istio's
+			// AuthorizationPolicy refuses it: its claims are absent).
+			mode := rr.Requirement
+			if mode == config.AllowMissing {
+				mode = config.RequireToken
+			}
+			req = a.newRequirement(mode, rr.Issuers)
+			a.addConditions(req, cfg.RequestRules[i].Claims)
+		case rr.Requirement != config.RequireToken || len(rr.Issuers) > 0:
 			req = a.newRequirement(rr.Requirement, rr.Issuers)
 		}
 		a.requestRules = append(a.requestRules, requestRule{cfg: rr, req: req})
@@ -187,10 +198,20 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 }
 
 func (r *rule) addSource(s source) {
-	if !r.accepts[s] {
-		r.accepts[s] = true
+	if !r.accepts(s) {
 		r.sources = append(r.sources, s)
 	}
+}
+
+// accepts reports whether the rule reads tokens from s. A rule has a few
+// sources: a scan beats hashing a struct of strings.
+func (r *rule) accepts(s source) bool {
+	for _, x := range r.sources {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // newRequirement prepares a requirement for the given issuers (nil: all).
@@ -308,25 +329,27 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 		return a.deny(-1, ErrMultipleTokens)
 	}
 	// The cache holds verified tokens only, which never contain a
-	// separator: a hit needs no scan for one, a miss does.
+	// separator: a hit needs no scan for one.
 	if e := a.cache.get(f.token, keys); e != nil {
 		if r := a.rules[e.rule]; want.allowed[r.index] && r.acceptsAll(f) {
-			d := Decision{Outcome: Allow, Rule: r.index, FilterState: e.filterState, FromCache: true}
-			if !r.cfg.ForwardOriginal {
-				f.removal(req, &d.Remove, &d.Set)
+			if i := a.policy.unmet(want.conds, req, &e.verdict); i >= 0 {
+				return a.forbid(r.index, i)
 			}
-			d.Set = append(d.Set, e.set...)
+			d := allow(req, r, f, e.set, e.filterState)
+			d.FromCache = true
 			return d
 		}
 	}
-	if len(f.token) > 0 && f.token[0] > ' ' && hasSeparator(f.token) {
-		// "Bearer a b": two words after the scheme (RFC 6750 section 2.1
-		// allows one). A token that starts with a control character is a
-		// malformed credential instead (see afterPrefix).
-		return a.deny(-1, ErrMultipleTokens)
-	}
 	tok, err := verifier.Parse(f.token, a.maxToken)
 	if err != nil {
+		if len(f.token) > 0 && f.token[0] > ' ' && hasSeparator(f.token) {
+			// "Bearer a b": two words after the scheme (RFC 6750 section
+			// 2.1 allows one). A separator never parses, so only a token
+			// that failed is scanned for one. A token that starts with a
+			// control character is a malformed credential instead (see
+			// afterPrefix).
+			return a.deny(-1, ErrMultipleTokens)
+		}
 		return a.deny(-1, err)
 	}
 	// A token whose issuer is unknown, not allowed here, or that came from a
@@ -359,12 +382,32 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	if name := r.cfg.OutputPayloadFilterState; name != "" {
 		fs = [][2]string{{name, string(claims.JSON())}}
 	}
-	a.cache.put(f.token, r.index, ks, claims.Get("exp").Float(), r.cfg.ClockSkew, out, fs)
-	d := Decision{Outcome: Allow, Rule: r.index, FilterState: fs}
-	if !r.cfg.ForwardOriginal {
-		f.removal(req, &d.Remove, &d.Set)
+	var v verdict
+	if a.policy != nil {
+		v = a.policy.evaluate(claims, r.cfg.SpaceDelimitedClaims)
 	}
-	d.Set = append(d.Set, out...)
+	a.cache.put(f.token, r.index, ks, claims.Get("exp").Float(), r.cfg.ClockSkew, out, fs, v)
+	if i := a.policy.unmet(want.conds, req, &v); i >= 0 {
+		return a.forbid(r.index, i)
+	}
+	return allow(req, r, f, out, fs)
+}
+
+// allow is the Allow decision for the token f found, verified for rule r,
+// whose outputs are set and fs. Its lists may be shared (a cache entry's):
+// they are read-only. The common case, a token from one header, allocates
+// nothing.
+func allow(req *request, r *rule, f *found, set, fs [][2]string) Decision {
+	d := Decision{Outcome: Allow, Rule: r.index, FilterState: fs, Set: set}
+	switch {
+	case r.cfg.ForwardOriginal:
+	case f.n == 1 && f.places[0].kind == fromHeader:
+		d.Remove = f.removeHeader
+	default:
+		d.Set = nil
+		f.removal(req, &d.Remove, &d.Set)
+		d.Set = append(d.Set, set...)
+	}
 	return d
 }
 
@@ -372,7 +415,7 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 // rule reads tokens from.
 func (r *rule) acceptsAll(f *found) bool {
 	for _, p := range f.places[:f.n] {
-		if !r.accepts[p] {
+		if !r.accepts(p) {
 			return false
 		}
 	}

@@ -14,6 +14,7 @@ type requirement struct {
 	allowed []bool         // by rule index: may this issuer's tokens satisfy it
 	ext     *extractor     // the sources of the allowed issuers
 	each    []*requirement // RequireAll: one "required" per listed issuer
+	conds   []int          // the claim conditions a verified token must meet (policy indexes)
 }
 
 // requestRule is a configured rule with its prepared requirement.

@@ -37,6 +37,9 @@ type stack struct {
 	envoy  *envoyProc
 	client *http.Client
 	proto  string // what client speaks; "" is HTTP/1.1
+	// url is where send goes: another listener of the same Envoy
+	// (http://127.0.0.1:port); "" is the Envoy's listener.
+	url string
 }
 
 // stackOptions says how a stack differs from the default one.
@@ -142,7 +145,7 @@ func newClient() *http.Client { return newProtoClient(http1) }
 // Downstream protocols the tests speak to Envoy's listener (its codec is
 // AUTO: it takes HTTP/1.1 and HTTP/2 with prior knowledge on one port).
 const (
-	http1 = "h1" // HTTP/1.1
+	http1 = "h1"  // HTTP/1.1
 	h2c   = "h2c" // HTTP/2 over cleartext TCP, with prior knowledge
 )
 
@@ -164,6 +167,13 @@ func (s *stack) over(proto string) *stack {
 	c := *s
 	c.client = newProtoClient(proto)
 	c.proto = proto
+	return &c
+}
+
+// on is s sending to another listener of its Envoy (http://127.0.0.1:port).
+func (s *stack) on(url string) *stack {
+	c := *s
+	c.url = url
 	return &c
 }
 
@@ -208,7 +218,11 @@ func (s *stack) send(t testing.TB, header http.Header) answer {
 // trySend is send for goroutines, which must not call t.Fatal.
 func (s *stack) trySend(name string, header http.Header) (answer, error) {
 	id := fmt.Sprintf("%s#%d", name, requestIDs.Add(1))
-	req, err := http.NewRequest(http.MethodGet, s.envoy.listener+"/resource?q=1", nil)
+	base := s.envoy.listener
+	if s.url != "" {
+		base = s.url
+	}
+	req, err := http.NewRequest(http.MethodGet, base+"/resource?q=1", nil)
 	if err != nil {
 		return answer{}, err
 	}

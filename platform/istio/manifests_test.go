@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 	extensionsv1alpha1 "istio.io/api/extensions/v1alpha1"
 	networkingv1 "istio.io/api/networking/v1"
+	securityv1 "istio.io/api/security/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -86,6 +87,11 @@ func decodeSpec(obj *unstructured.Unstructured) (proto.Message, error) {
 		msg = &networkingv1.ServiceEntry{}
 	case "DestinationRule":
 		msg = &networkingv1.DestinationRule{}
+	// The Istio side of docs/authorization.md's side-by-side.
+	case "RequestAuthentication":
+		msg = &securityv1.RequestAuthentication{}
+	case "AuthorizationPolicy":
+		msg = &securityv1.AuthorizationPolicy{}
 	default:
 		return nil, fmt.Errorf("kind %s: not one deploy/istio/ deploys", obj.GetKind())
 	}
@@ -527,12 +533,12 @@ func TestPluginConfigThroughIstio(t *testing.T) {
 var yamlBlock = regexp.MustCompile("(?ms)^```ya?ml\\s*\\n(.*?)^```")
 
 // TestDocumentedManifestsValid validates the Istio objects shown in the
-// README and the manual exactly as the manifests: snippets must work when
-// pasted.
+// README, in the manual, and the Istio policy docs/authorization.md compares
+// with its own, exactly as the manifests: snippets must work when pasted.
 func TestDocumentedManifestsValid(t *testing.T) {
 	crds := loadCRDs(t)
 	checked := 0
-	for _, doc := range []string{"../../README.md", "../../docs/deploy-istio.md"} {
+	for _, doc := range []string{"../../README.md", "../../docs/deploy-istio.md", "../../docs/authorization.md"} {
 		b, err := os.ReadFile(doc)
 		if err != nil {
 			t.Fatal(err)
@@ -550,8 +556,8 @@ func TestDocumentedManifestsValid(t *testing.T) {
 		}
 	}
 	t.Logf("%d documented Istio objects checked", checked)
-	if checked < 5 {
-		t.Errorf("only %d Istio objects found in the README and docs/deploy-istio.md: the snippets went missing", checked)
+	if checked < 7 {
+		t.Errorf("only %d Istio objects found in the README, docs/deploy-istio.md and docs/authorization.md: the snippets went missing", checked)
 	}
 }
 

@@ -10,6 +10,9 @@
 //	     of its configuration given with -variant,
 //	(c2) (c) with "hostCrypto": true,
 //	(r)  (c)'s configuration with the RSA-only build (build/edgejwt-rsa.wasm),
+//	(z0) (c) with one request rule (every path requires a token),
+//	(z)  (z0)'s rule with three claim conditions (docs/authorization.md):
+//	     (z) against (z0) is the cost of conditions,
 //	(d)  a Node service (Koa, jsonwebtoken, jwks-rsa; bench/node) that
 //	     verifies tokens itself, as the seed's Koa backend does,
 //
@@ -90,6 +93,9 @@ type bench struct {
 	fpRepeats     int
 	fpLoad        time.Duration
 
+	// instrN > 0 runs the instruction phase alone (instructions.go).
+	instrN int
+
 	issuer        *devservers.Issuer
 	repeatedToken string
 	forgedToken   string
@@ -127,7 +133,7 @@ func main() {
 	connections := flag.Int("connections", 16, "concurrent connections (wrk -c)")
 	threads := flag.Int("threads", 1, "wrk threads (wrk -t)")
 	freshTokens := flag.Int("fresh-tokens", 60000, "distinct tokens minted for the fresh-token workload; a run that sends more starts again at the first")
-	flag.StringVar(&o.setups, "setups", defaultSetups, "setups to run, from a (no auth), b (jwt_authn as configured by default: no token cache), b2 (jwt_authn with its token cache), n (no-op Go Wasm filter), c (edgejwt), c2 (edgejwt with hostCrypto), r (edgejwt, RSA-only build), d (node); variants always run")
+	flag.StringVar(&o.setups, "setups", defaultSetups, "setups to run, from a (no auth), b (jwt_authn as configured by default: no token cache), b2 (jwt_authn with its token cache), n (no-op Go Wasm filter), c (edgejwt), c2 (edgejwt with hostCrypto), r (edgejwt, RSA-only build), z0 (edgejwt, one request rule), z (z0 with 3 claim conditions), d (node); variants always run")
 	modes := flag.String("upstream-modes", "go,direct", "upstream modes of the Envoy setups: go (route to the Go upstream), direct (route answered by Envoy's direct_response); (d) runs once whatever they are")
 	flag.StringVar(&o.extra, "filter-config-extra", os.Getenv("BENCH_FILTER_EXTRA"), `JSON object merged into jwtRules[0] of (c), (c2) and (r); members under "_top" go to the top level; null deletes a member (default $BENCH_FILTER_EXTRA)`)
 	var variants variantFlag
@@ -142,10 +148,11 @@ func main() {
 	noPin := flag.Bool("no-pin", false, "do not pin processes to CPUs with taskset")
 	serverCPU := flag.Int("server-cpu", 0, "CPU of the server under test (Envoy, Node)")
 	loadCPU := flag.Int("load-cpu", 1, "CPU of wrk, the upstream, the issuer and this program")
-	fpSetups := flag.String("footprint-setups", "a,b,n,c,c-keep,r", "setups of the footprint phase (start-up CPU and memory), from a, b, b2, n, c, c2, r, c-keep (c without memory_allocator_manager); empty: no footprint phase")
+	fpSetups := flag.String("footprint-setups", "a,b,n,c,c-keep,r", "setups of the footprint phase (start-up CPU and memory), from a, b, b2, n, c, c2, r, z0, z, c-keep (c without memory_allocator_manager); empty: no footprint phase")
 	fpConc := flag.String("footprint-concurrency", "1,4", "Envoy --concurrency values of the footprint phase")
 	fpRepeats := flag.Int("footprint-repeats", 3, "starts of each footprint setup and concurrency (V8's compile time is noisy: the median and range are reported)")
 	fpLoad := flag.Duration("footprint-load", 8*time.Second, "load run (repeated token, direct mode) after which the footprint phase reads RSS and peak RSS")
+	instrN := flag.Int("instructions", 0, "instead of the throughput and footprint phases, count Envoy's instructions per request under valgrind's callgrind: this many requests of each workload, one at a time, for each Envoy setup of -setups in the direct mode (make bench-instructions)")
 	flag.Parse()
 
 	if *upstream != "" {
@@ -169,6 +176,7 @@ func main() {
 		loadCPU:     *loadCPU,
 		fpRepeats:   *fpRepeats,
 		fpLoad:      *fpLoad,
+		instrN:      *instrN,
 	}
 	err := b.parseModes(*modes)
 	if err == nil {
@@ -210,7 +218,7 @@ func (b *bench) parseFootprint(setups, conc string) error {
 	for _, id := range splitList(setups) {
 		sp, ok := builtinSpecs[id]
 		if !ok || sp.Kind == kindNode {
-			return fmt.Errorf("-footprint-setups: %q is not an Envoy setup (a, b, b2, n, c, c2, r, c-keep)", id)
+			return fmt.Errorf("-footprint-setups: %q is not an Envoy setup (a, b, b2, n, c, c2, r, z0, z, c-keep)", id)
 		}
 		if !slices.Contains(b.fpSetups, id) {
 			b.fpSetups = append(b.fpSetups, id)
@@ -252,6 +260,9 @@ func (b *bench) run(o options) error {
 		return err
 	}
 	fpSpecs := b.footprintSpecs(o.extra)
+	if b.instrN > 0 {
+		fpSpecs = nil
+	}
 	if err := b.findTools(append(append([]setupSpec(nil), specs...), fpSpecs...)); err != nil {
 		return err
 	}
@@ -286,6 +297,10 @@ func (b *bench) run(o options) error {
 	}
 	if err := b.applyExtras(fpSpecs, o.extra, nil); err != nil {
 		return err
+	}
+
+	if b.instrN > 0 {
+		return b.runInstructions(specs, start)
 	}
 
 	if b.pin {
