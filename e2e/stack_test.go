@@ -142,7 +142,7 @@ func newClient() *http.Client { return newProtoClient(http1) }
 // Downstream protocols the tests speak to Envoy's listener (its codec is
 // AUTO: it takes HTTP/1.1 and HTTP/2 with prior knowledge on one port).
 const (
-	http1 = "h1" // HTTP/1.1
+	http1 = "h1"  // HTTP/1.1
 	h2c   = "h2c" // HTTP/2 over cleartext TCP, with prior knowledge
 )
 
