@@ -33,33 +33,69 @@ type Token struct {
 // duplicate member names, and a usable header. maxSize <= 0 means
 // DefaultMaxSize.
 func Parse(raw string, maxSize int) (*Token, error) {
+	j, err := ParseJWS(raw, maxSize)
+	if err != nil {
+		return nil, err
+	}
+	t := &Token{
+		signingInput: j.SigningInput,
+		sig:          j.Signature,
+		payloadBytes: j.PayloadBytes,
+		payload:      j.Payload,
+		payloadSeg:   j.PayloadSegment,
+	}
+	if err := t.parseHeader(j.Header); err != nil {
+		return nil, err
+	}
+	if err := t.parsePayload(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// JWS is a compact JWS whose structure ParseJWS checked: nothing in it is
+// verified. Token is the JWT view of one; a DPoP proof is another.
+type JWS struct {
+	Header         string // the decoded header, a JSON object
+	Payload        string // the decoded payload, a JSON object
+	PayloadBytes   []byte // the same bytes as Payload
+	PayloadSegment string // the payload segment as received
+	SigningInput   []byte // ASCII(header '.' payload), as received
+	Signature      []byte // decoded
+}
+
+// ParseJWS checks what Parse checks of a compact JWS short of its header
+// members: size, three strict base64url segments, and a header and payload
+// that are each exactly one JSON object in valid UTF-8, nested at most 64
+// deep. Duplicate member names are the caller's to refuse (Members).
+func ParseJWS(raw string, maxSize int) (JWS, error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
 	if len(raw) > maxSize {
-		return nil, ErrTokenTooLarge
+		return JWS{}, ErrTokenTooLarge
 	}
 
 	dot1 := strings.IndexByte(raw, '.')
 	if dot1 < 0 {
-		return nil, errNoDots
+		return JWS{}, errNoDots
 	}
 	dot2 := strings.IndexByte(raw[dot1+1:], '.')
 	if dot2 < 0 {
-		return nil, errNoDots
+		return JWS{}, errNoDots
 	}
 	dot2 += dot1 + 1
 	if strings.IndexByte(raw[dot2+1:], '.') >= 0 {
-		return nil, errNoDots
+		return JWS{}, errNoDots
 	}
 	hSeg, pSeg, sSeg := raw[:dot1], raw[dot1+1:dot2], raw[dot2+1:]
 	if len(hSeg) == 0 || len(pSeg) == 0 || len(sSeg) == 0 {
-		return nil, errEmptySegment
+		return JWS{}, errEmptySegment
 	}
 	// Alphabet first: it rejects whitespace, padding and '+' '/' that the
 	// decoder would skip or that belong to another alphabet.
 	if !isBase64URL(hSeg) || !isBase64URL(pSeg) || !isBase64URL(sSeg) {
-		return nil, errBase64Alphabet
+		return JWS{}, errBase64Alphabet
 	}
 
 	// One allocation holds a copy of the token (the decoder reads bytes, and
@@ -73,42 +109,36 @@ func Parse(raw string, maxSize int) (*Token, error) {
 	copy(buf, raw)
 	hDec, ok := decodeSegment(buf[n:n+hLen:n+hLen], buf[:dot1])
 	if !ok {
-		return nil, errBase64
+		return JWS{}, errBase64
 	}
 	n += hLen
 	pDec, ok := decodeSegment(buf[n:n+pLen:n+pLen], buf[dot1+1:dot2])
 	if !ok {
-		return nil, errBase64
+		return JWS{}, errBase64
 	}
 	n += pLen
 	sig, ok := decodeSegment(buf[n:], buf[dot2+1:len(raw)])
 	if !ok {
-		return nil, errBase64
+		return JWS{}, errBase64
 	}
 
 	if err := checkObject(hDec); err != nil {
-		return nil, err
+		return JWS{}, err
 	}
 	if err := checkObject(pDec); err != nil {
-		return nil, err
+		return JWS{}, err
 	}
 
 	// gjson reads strings; one copy serves both header and payload.
 	js := string(buf[len(raw) : len(raw)+hLen+pLen])
-	t := &Token{
-		signingInput: buf[:dot2],
-		sig:          sig,
-		payloadBytes: pDec,
-		payload:      js[hLen:],
-		payloadSeg:   pSeg,
-	}
-	if err := t.parseHeader(js[:hLen]); err != nil {
-		return nil, err
-	}
-	if err := t.parsePayload(); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return JWS{
+		Header:         js[:hLen],
+		Payload:        js[hLen:],
+		PayloadBytes:   pDec,
+		PayloadSegment: pSeg,
+		SigningInput:   buf[:dot2],
+		Signature:      sig,
+	}, nil
 }
 
 // decodeSegment decodes src into dst, which must have room for
