@@ -15,7 +15,7 @@ FUZZTIME  ?= 50000x
 FUZZ_LONG ?= 10m
 # Packages whose tests run natively (everything but the Envoy end-to-end suite).
 UNIT_PKGS  = $(shell $(GO) list ./... | grep -v -e /e2e -e /wasmtest)
-FUZZ_TARGETS := ./verifier:FuzzParse ./verifier:FuzzSegmentsJSON ./verifier:FuzzVerify ./jwkscache:FuzzParse ./authn:FuzzRequest ./hostcrypto:FuzzResult ./internal/httpuri:FuzzParse
+FUZZ_TARGETS := ./verifier:FuzzParse ./verifier:FuzzSegmentsJSON ./verifier:FuzzVerify ./jwkscache:FuzzParse ./authn:FuzzRequest ./hostcrypto:FuzzResult ./internal/httpuri:FuzzParse ./dpop:FuzzParse
 
 .PHONY: build size build-crashtest envoy test unit fuzz-smoke fuzz e2e soak bench-go run check clean
 
