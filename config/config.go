@@ -95,6 +95,9 @@ type Rule struct {
 	// OutputPayloadFilterState names the Envoy filter state entry
 	// ("wasm.<name>") that receives the verified payload JSON.
 	OutputPayloadFilterState string
+	// DPoP and MTLS are the sender constraints (binding.go).
+	DPoP DPoP
+	MTLS MTLS
 }
 
 // HeaderSource is a header a token is read from, after an optional prefix.
