@@ -49,6 +49,7 @@ type Decision struct {
 	// Fallback, for Wait, is the decision to apply if the keys do not
 	// arrive in time; nil means Unavailable (503).
 	Fallback *Decision
+	cnf      confirmation // Allow: the verified token's binding (binding.go)
 }
 
 // KeysUnavailable reports whether d is the answer to a request whose keys
@@ -68,6 +69,7 @@ type Authenticator struct {
 	cache        *tokenCache  // nil when disabled
 	bypass       *requirement // CORS preflight
 	responses    *responses
+	senders      *senders // sender constraints (binding.go); nil without any
 }
 
 type rule struct {
@@ -76,6 +78,7 @@ type rule struct {
 	verifier *verifier.Verifier
 	accepts  map[source]bool // where this issuer's tokens may come from
 	sources  []source
+	bind     binding // sender constraints (binding.go)
 }
 
 // Option adjusts an Authenticator.
@@ -138,6 +141,9 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 		}
 		for _, c := range rc.FromCookies {
 			r.addSource(source{kind: fromCookie, name: c})
+		}
+		if err := a.addBinding(r, vo); err != nil {
+			return nil, err
 		}
 		out := rc.OutputClaimHeaders
 		names := make([]string, 0, len(out)+1)
@@ -290,7 +296,7 @@ func (a *Authenticator) AuthenticateStream(headers [][2]string, endOfStream bool
 		}
 		return Decision{Outcome: Allow, Rule: -1}
 	}
-	d := a.verify(&req, want, &f, keys)
+	d := a.confirm(&req, &f, a.verify(&req, want, &f, keys))
 	if d.Outcome == Wait && want.mode == config.AllowMissingOrFailed {
 		fb := a.failed(&req, &f, d.Rule, errKeysUnavailable)
 		d.Fallback = &fb
@@ -312,6 +318,7 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	if e := a.cache.get(f.token, keys); e != nil {
 		if r := a.rules[e.rule]; want.allowed[r.index] && r.acceptsAll(f) {
 			d := Decision{Outcome: Allow, Rule: r.index, FilterState: e.filterState, FromCache: true}
+			d.cnf = e.cnf
 			if !r.cfg.ForwardOriginal {
 				f.removal(req, &d.Remove, &d.Set)
 			}
@@ -361,6 +368,8 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	}
 	a.cache.put(f.token, r.index, ks, claims.Get("exp").Float(), r.cfg.ClockSkew, out, fs)
 	d := Decision{Outcome: Allow, Rule: r.index, FilterState: fs}
+	d.cnf = confirmationOf(claims)
+	a.cache.confirm(f.token, d.cnf)
 	if !r.cfg.ForwardOriginal {
 		f.removal(req, &d.Remove, &d.Set)
 	}

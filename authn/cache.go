@@ -41,6 +41,7 @@ type cacheEntry struct {
 	expires     time.Time
 	set         [][2]string // output headers
 	filterState [][2]string
+	cnf         confirmation // the token's binding (binding.go)
 	size        int
 }
 

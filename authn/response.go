@@ -30,6 +30,9 @@ func Reason(err error) string {
 	case errors.Is(err, ErrMethodOverride):
 		return ErrMethodOverride.Error()
 	}
+	if r := bindingReason(err); r != "" {
+		return r
+	}
 	return verifier.Reason(err)
 }
 

@@ -91,7 +91,7 @@ func (a *Authenticator) verifyAll(req *request, want *requirement, keys KeysFunc
 		if f.count == 0 {
 			return a.deny(-1, ErrNoToken)
 		}
-		d := a.verify(req, one, &f, keys)
+		d := a.confirm(req, &f, a.verify(req, one, &f, keys))
 		if d.Outcome != Allow {
 			return d
 		}
