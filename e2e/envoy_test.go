@@ -118,6 +118,28 @@ static_resources:
           http3_protocol_options: {}
 {{- template "hcm" .}}
 {{- end}}
+{{- if .MTLS}}
+  # TLS with client certificates required: the same filter chain, one VM.
+  - name: mtls
+    address: {socket_address: {address: 127.0.0.1, port_value: {{.MTLS.Port}}}}
+    filter_chains:
+    - transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          require_client_certificate: true
+          common_tls_context:
+            tls_certificates:
+            - certificate_chain: {filename: {{json .MTLS.CertFile}}}
+              private_key: {filename: {{json .MTLS.KeyFile}}}
+            validation_context:
+              trusted_ca: {filename: {{json .MTLS.CAFile}}}
+      filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+{{- template "hcm" .}}
+{{- end}}
   clusters:
   - name: upstream
     connect_timeout: 1s
@@ -166,6 +188,9 @@ type envoyConfig struct {
 	// H3, when set, adds an HTTP/3 (QUIC) listener with the same filter
 	// chain.
 	H3 *h3Listener
+	// MTLS, when set, adds a TLS listener that requires client
+	// certificates, with the same filter chain.
+	MTLS *mtlsListener
 	// RouteHeaders are added by the router to every forwarded request;
 	// values may use Envoy's substitution formatters (%FILTER_STATE(...)%).
 	RouteHeaders []routeHeader
