@@ -298,7 +298,8 @@ func (p *testPKI) client(cert *tls.Certificate) *http.Client {
 func TestCertificateBound(t *testing.T) {
 	t.Parallel()
 	pki := newTestPKI(t, t.TempDir())
-	s := newStackWith(t, stackOptions{}, func(c *envoyConfig) { c.MTLS = pki.listener })
+	s := newStackWith(t, stackOptions{rule: map[string]any{"dpop": map[string]any{"mode": "allowed"}}},
+		func(c *envoyConfig) { c.MTLS = pki.listener })
 	claims := s.validClaims()
 	claims["cnf"] = map[string]string{"x5t#S256": pki.aliceThumbprint}
 	tok := s.issuer.MustMint(claims)
@@ -324,6 +325,27 @@ func TestCertificateBound(t *testing.T) {
 			})
 		})
 	}
+	// A token bound to both a DPoP key and alice's certificate, over TLS:
+	// Envoy's :scheme is https there (the proof's htu says https).
+	t.Run("DPoP and certificate over TLS", func(t *testing.T) {
+		c, err := dpopclient.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		both := s.validClaims()
+		both["cnf"] = map[string]string{"x5t#S256": pki.aliceThumbprint, "jkt": c.JKT}
+		btok := s.issuer.MustMint(both)
+		send := func(hc *http.Client) answer {
+			p, err := c.Proof("GET", tlsURL, btok, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s.do(t, hc, "GET", tlsURL, http.Header{"Authorization": {"DPoP " + btok}, "Dpop": {p}}, "")
+		}
+		expectVerifiedHeaders(t, s.expectAllowed(t, send(alice)), both)
+		s.expectRefused(t, send(mallory), "certificate binding mismatch",
+			`DPoP realm="`+realm+`", error="invalid_token", error_description="certificate binding mismatch", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA"`)
+	})
 	// Without a client certificate the TLS listener refuses the handshake.
 	if _, err := pki.client(nil).Get(tlsURL); err == nil {
 		t.Error("the mTLS listener took a connection without a client certificate")
