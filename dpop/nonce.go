@@ -16,7 +16,8 @@ import (
 // secret, so any holder of the secret can check it and it expires by
 // itself. The secret is 32 random bytes kept in the store (shared data in
 // Envoy), made by the first VM that finds none; every VM of one Envoy
-// uses it, and another Envoy has its own.
+// uses it, and another Envoy has its own. A Nonces belongs to one VM (one
+// goroutine): Valid may reload the secret.
 type Nonces struct {
 	store    jwkscache.Store
 	secret   []byte
