@@ -19,7 +19,7 @@ FUZZ_LONG ?= 10m
 E2E_TIMEOUT ?= 30m
 # Packages whose tests run natively (everything but the Envoy end-to-end suite).
 UNIT_PKGS  = $(shell $(GO) list ./... | grep -v -e /e2e -e /wasmtest)
-FUZZ_TARGETS := ./verifier:FuzzParse ./verifier:FuzzSegmentsJSON ./verifier:FuzzVerify ./jwkscache:FuzzParse ./authn:FuzzRequest ./hostcrypto:FuzzResult ./internal/httpuri:FuzzParse ./dpop:FuzzParse
+FUZZ_TARGETS := ./verifier:FuzzParse ./verifier:FuzzDecodeSegment ./verifier:FuzzSegmentsJSON ./verifier:FuzzVerify ./jwkscache:FuzzParse ./authn:FuzzRequest ./authn:FuzzConditions ./hostcrypto:FuzzResult ./internal/httpuri:FuzzParse ./dpop:FuzzParse
 
 .PHONY: build size build-crashtest envoy test unit fuzz-smoke fuzz e2e soak bench-go run check clean
 
@@ -117,7 +117,7 @@ e2e-matrix: build build-crashtest
 	EDGEJWT_WASM="$(CURDIR)/$(WASM)" EDGEJWT_RSA_WASM="$(CURDIR)/$(WASM_RSA)" \
 	  EDGEJWT_CRASHTEST_WASM="$(CURDIR)/$(CRASH_WASM)" ./scripts/e2e-matrix.sh
 
-.PHONY: bench bench-noop
+.PHONY: bench bench-noop bench-instructions
 
 # bench: flags of the benchmark program (go run ./bench/cmd/edgejwt-bench -h), e.g.
 #   make bench BENCH_FLAGS='-duration 10s -setups b,c -upstream-modes direct -footprint-setups ""'
@@ -146,6 +146,22 @@ bench: build bench-noop
 	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }; } >/dev/null || exit 1; \
 	  else echo "bench: node and npm are missing (Debian: apt-get install nodejs npm)" >&2; exit 1; fi; }
 	ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" $(GO) run ./bench/cmd/edgejwt-bench $(BENCH_FLAGS)
+
+## bench-instructions: Envoy's instructions per request under valgrind's callgrind (no load, one
+##        request at a time), for setups a, b2, n, c, c2 and r: figures that do not move with the
+##        machine's load, to compare builds and setups on a shared machine. Installs valgrind from
+##        Debian when missing and run as root. INSTR_REQUESTS (300) requests per workload.
+INSTR_REQUESTS ?= 300
+INSTR_SETUPS   ?= a,b2,n,c,c2,r
+bench-instructions: build bench-noop
+	@command -v valgrind >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "bench-instructions: installing valgrind from Debian" >&2; \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind; }; } >/dev/null || exit 1; \
+	  else echo "bench-instructions: valgrind is missing (Debian: apt-get install valgrind)" >&2; exit 1; fi; }
+	ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" $(GO) run ./bench/cmd/edgejwt-bench -instructions $(INSTR_REQUESTS) \
+	  -setups $(INSTR_SETUPS) -fresh-tokens $$(( $(INSTR_REQUESTS) + 50 )) -no-pin $(BENCH_FLAGS)
 
 ## bench-noop: build/noop.wasm, bench/noop built with the filter's binding and flags
 bench-noop:

@@ -13,8 +13,10 @@ import (
 // Every VM defines the same names, so the counters add up over workers.
 //
 //	edgejwt.allowed                       requests let through (request counters reach the host every tick)
-//	edgejwt.denied.<reason>               401s by reason (no_token, token_expired, ...), 503s (signing_keys_not_available)
+//	edgejwt.denied.<reason>               401s by reason (no_token, token_expired, ...), 503s (signing_keys_not_available),
+//	                                      403s (insufficient_scope, claim_mismatch: a request rule's conditions unmet)
 //	edgejwt.passed_unverified.<reason>    requests let through by allow_missing_or_failed despite a failed token
+//	                                      (or a valid one that did not meet the rule's conditions)
 //	edgejwt.held                          requests paused to wait for keys
 //	edgejwt.token_cache_hit               allowed requests whose token was verified before (cache)
 //	edgejwt.host_crypto_verify            signatures checked by Envoy's verify_signature (hostCrypto)
@@ -24,7 +26,7 @@ import (
 //	edgejwt.jwks.<issuer>.fetch_empty     fetches that loaded a key set with no usable key (revocation)
 //	edgejwt.jwks.<issuer>.keys            gauge: usable keys in the last fetched set
 //	edgejwt.jwks.<issuer>.age_seconds     gauge: age of the key set in use
-//	edgejwt.vm_memory_bytes               gauge: Go runtime memory of a VM (each VM sets it; they are alike)
+//	edgejwt.vm_memory_bytes               gauge: Go runtime memory of a VM (each VM that serves requests sets it; they are alike)
 //
 // A metric the host refuses to define is left out (a zero Counter or Gauge
 // updates metric 0 at worst); metrics never fail a request.
@@ -162,22 +164,27 @@ func statName(s string) string {
 var vmMemory memoryGauge
 
 // memoryGauge reports the Go runtime's memory (in a Wasm VM: its linear
-// memory, which never shrinks) as edgejwt.vm_memory_bytes. Every VM sets
-// the gauge to its own figure: the VMs of one Envoy run the same code on
-// the same kind of traffic, and a gauge each VM sets stays true when VMs
-// come and go (a sum would need every VM to take its share back when it
-// ends, which a crashed VM never does). The soak test watches it level off.
+// memory, which never shrinks) as edgejwt.vm_memory_bytes. Every VM that
+// serves requests sets the gauge to its own figure: the workers' VMs run
+// the same code on the same kind of traffic, and a gauge each VM sets stays
+// true when VMs come and go (a sum would need every VM to take its share
+// back when it ends, which a crashed VM never does). The VM on Envoy's main
+// thread only ticks and fetches keys; were it to set the gauge too, readings
+// would alternate between its figure and a worker's. The soak test watches
+// the gauge level off.
 type memoryGauge struct {
 	g       hostmetrics.Gauge
 	defined bool
 	next    time.Time
 	sample1 []metrics.Sample
+	// served is set by the first request this VM handles.
+	served bool
 }
 
 const memorySamplePeriod = 5 * time.Second
 
 func (m *memoryGauge) sample(now time.Time) {
-	if now.Before(m.next) {
+	if !m.served || now.Before(m.next) {
 		return
 	}
 	m.next = now.Add(memorySamplePeriod)

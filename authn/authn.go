@@ -49,7 +49,6 @@ type Decision struct {
 	// Fallback, for Wait, is the decision to apply if the keys do not
 	// arrive in time; nil means Unavailable (503).
 	Fallback *Decision
-	cnf      confirmation // Allow: the verified token's binding (binding.go)
 }
 
 // KeysUnavailable reports whether d is the answer to a request whose keys
@@ -69,6 +68,7 @@ type Authenticator struct {
 	cache        *tokenCache  // nil when disabled
 	bypass       *requirement // CORS preflight
 	responses    *responses
+	policy       *policy  // the request rules' claim conditions; nil without any
 	senders      *senders // sender constraints (binding.go); nil without any
 }
 
@@ -76,9 +76,8 @@ type rule struct {
 	index    int
 	cfg      config.Rule
 	verifier *verifier.Verifier
-	accepts  map[source]bool // where this issuer's tokens may come from
-	sources  []source
-	bind     binding // sender constraints (binding.go)
+	sources  []source // where this issuer's tokens may come from
+	bind     binding  // sender constraints (binding.go)
 }
 
 // Option adjusts an Authenticator.
@@ -132,7 +131,7 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 		if err != nil {
 			return nil, &config.Error{Field: field, Msg: err.Error()}
 		}
-		r := &rule{index: i, cfg: rc, verifier: v, accepts: map[source]bool{}}
+		r := &rule{index: i, cfg: rc, verifier: v}
 		for _, hs := range rc.FromHeaders {
 			r.addSource(source{kind: fromHeader, name: hs.Name, prefix: hs.Prefix})
 		}
@@ -177,14 +176,25 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 	a.bypass = &requirement{mode: config.Bypass}
 	for i, rr := range cfg.RequestRules {
 		req := a.required
-		if rr.Requirement == config.Bypass {
+		switch {
+		case rr.Requirement == config.Bypass:
 			req = a.bypass
-		} else if rr.Requirement == config.RequireAll {
+		case rr.Requirement == config.RequireAll:
 			var err error
 			if req, err = a.newRequireAll(i, rr.Issuers); err != nil {
 				return nil, err
 			}
-		} else if rr.Requirement != config.RequireToken || len(rr.Issuers) > 0 {
+		case rr.HasConditions():
+			// Conditions need a token: under allow_missing, a request
+			// without one is refused as under required (as Istio's
+			// AuthorizationPolicy refuses it: its claims are absent).
+			mode := rr.Requirement
+			if mode == config.AllowMissing {
+				mode = config.RequireToken
+			}
+			req = a.newRequirement(mode, rr.Issuers)
+			a.addConditions(req, cfg.RequestRules[i].Claims)
+		case rr.Requirement != config.RequireToken || len(rr.Issuers) > 0:
 			req = a.newRequirement(rr.Requirement, rr.Issuers)
 		}
 		a.requestRules = append(a.requestRules, requestRule{cfg: rr, req: req})
@@ -193,10 +203,20 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 }
 
 func (r *rule) addSource(s source) {
-	if !r.accepts[s] {
-		r.accepts[s] = true
+	if !r.accepts(s) {
 		r.sources = append(r.sources, s)
 	}
+}
+
+// accepts reports whether the rule reads tokens from s. A rule has a few
+// sources: a scan beats hashing a struct of strings.
+func (r *rule) accepts(s source) bool {
+	for _, x := range r.sources {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // newRequirement prepares a requirement for the given issuers (nil: all).
@@ -296,7 +316,7 @@ func (a *Authenticator) AuthenticateStream(headers [][2]string, endOfStream bool
 		}
 		return Decision{Outcome: Allow, Rule: -1}
 	}
-	d := a.confirm(&req, &f, a.verify(&req, want, &f, keys))
+	d := a.verify(&req, want, &f, keys)
 	if d.Outcome == Wait && want.mode == config.AllowMissingOrFailed {
 		fb := a.failed(&req, &f, d.Rule, errKeysUnavailable)
 		d.Fallback = &fb
@@ -314,26 +334,24 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 		return a.deny(-1, ErrMultipleTokens)
 	}
 	// The cache holds verified tokens only, which never contain a
-	// separator: a hit needs no scan for one, a miss does.
+	// separator: a hit needs no scan for one.
 	if e := a.cache.get(f.token, keys); e != nil {
 		if r := a.rules[e.rule]; want.allowed[r.index] && r.acceptsAll(f) {
-			d := Decision{Outcome: Allow, Rule: r.index, FilterState: e.filterState, FromCache: true}
-			d.cnf = e.cnf
-			if !r.cfg.ForwardOriginal {
-				f.removal(req, &d.Remove, &d.Set)
-			}
-			d.Set = append(d.Set, e.set...)
+			d := a.conclude(req, want, r, f, &e.cnf, &e.verdict, e.set, e.filterState)
+			d.FromCache = d.Outcome == Allow
 			return d
 		}
 	}
-	if len(f.token) > 0 && f.token[0] > ' ' && hasSeparator(f.token) {
-		// "Bearer a b": two words after the scheme (RFC 6750 section 2.1
-		// allows one). A token that starts with a control character is a
-		// malformed credential instead (see afterPrefix).
-		return a.deny(-1, ErrMultipleTokens)
-	}
 	tok, err := verifier.Parse(f.token, a.maxToken)
 	if err != nil {
+		if len(f.token) > 0 && f.token[0] > ' ' && hasSeparator(f.token) {
+			// "Bearer a b": two words after the scheme (RFC 6750 section
+			// 2.1 allows one). A separator never parses, so only a token
+			// that failed is scanned for one. A token that starts with a
+			// control character is a malformed credential instead (see
+			// afterPrefix).
+			return a.deny(-1, ErrMultipleTokens)
+		}
 		return a.deny(-1, err)
 	}
 	// A token whose issuer is unknown, not allowed here, or that came from a
@@ -352,7 +370,7 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	}
 	claims, err := r.verifier.Verify(tok, ks)
 	if err != nil {
-		return a.deny(r.index, err)
+		return a.refuse(r, f, err)
 	}
 	var out, fs [][2]string
 	if h := r.cfg.OutputPayloadHeader; h != "" {
@@ -366,14 +384,54 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	if name := r.cfg.OutputPayloadFilterState; name != "" {
 		fs = [][2]string{{name, string(claims.JSON())}}
 	}
-	a.cache.put(f.token, r.index, ks, claims.Get("exp").Float(), r.cfg.ClockSkew, out, fs)
-	d := Decision{Outcome: Allow, Rule: r.index, FilterState: fs}
-	d.cnf = confirmationOf(claims)
-	a.cache.confirm(f.token, d.cnf)
-	if !r.cfg.ForwardOriginal {
-		f.removal(req, &d.Remove, &d.Set)
+	var v verdict
+	if a.policy != nil {
+		v = a.policy.evaluate(claims, r.cfg.SpaceDelimitedClaims)
 	}
-	d.Set = append(d.Set, out...)
+	cnf := confirmationOf(claims)
+	a.cache.put(f.token, r.index, ks, claims.Get("exp").Float(), r.cfg.ClockSkew, out, fs, v, cnf)
+	return a.conclude(req, want, r, f, &cnf, &v, out, fs)
+}
+
+// conclude decides on a verified token f found, of rule r, whose binding
+// is cnf, whose verdict is v and whose outputs are set and fs: the sender
+// constraints first (a token without its proof is not authenticated: 401),
+// then the request rule's conditions (403), else Allow. A plain bearer
+// token under a rule without sender constraints allocates nothing here.
+func (a *Authenticator) conclude(req *request, want *requirement, r *rule, f *found, cnf *confirmation, v *verdict, set, fs [][2]string) Decision {
+	usedDPoP := r.bind.dpopMode != config.DPoPDisabled && f.from(dpopSource)
+	if err := a.checkBinding(req, r, f, cnf, usedDPoP); err != nil {
+		return a.bindingDeny(r, err, usedDPoP)
+	}
+	if i := a.policy.unmet(want.conds, req, v); i >= 0 {
+		if usedDPoP {
+			return a.dpopForbid(r, i)
+		}
+		return a.forbid(r.index, i)
+	}
+	d := allow(req, r, f, set, fs)
+	if usedDPoP && !r.cfg.ForwardOriginal {
+		// d.Remove may be shared (the extractor's): appended to a copy.
+		d.Remove = append(d.Remove[:len(d.Remove):len(d.Remove)], dpopHeader)
+	}
+	return d
+}
+
+// allow is the Allow decision for the token f found, verified for rule r,
+// whose outputs are set and fs. Its lists may be shared (a cache entry's):
+// they are read-only. The common case, a token from one header, allocates
+// nothing.
+func allow(req *request, r *rule, f *found, set, fs [][2]string) Decision {
+	d := Decision{Outcome: Allow, Rule: r.index, FilterState: fs, Set: set}
+	switch {
+	case r.cfg.ForwardOriginal:
+	case f.n == 1 && f.places[0].kind == fromHeader:
+		d.Remove = f.removeHeader
+	default:
+		d.Set = nil
+		f.removal(req, &d.Remove, &d.Set)
+		d.Set = append(d.Set, set...)
+	}
 	return d
 }
 
@@ -381,7 +439,7 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 // rule reads tokens from.
 func (r *rule) acceptsAll(f *found) bool {
 	for _, p := range f.places[:f.n] {
-		if !r.accepts[p] {
+		if !r.accepts(p) {
 			return false
 		}
 	}

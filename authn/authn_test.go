@@ -46,7 +46,7 @@ func newAuth(t *testing.T, extraRuleA string) *Authenticator {
 	return a
 }
 
-func keySets(t *testing.T) KeysFunc {
+func keySets(t testing.TB) KeysFunc {
 	t.Helper()
 	k := testkeys.Get()
 	a, _, err := jwkscache.Parse([]byte(testkeys.JWKS(testkeys.JWK("a1", k.Public("RS256"), ""))))

@@ -219,38 +219,55 @@ func (b *binding) makeChecker(store jwkscache.Store) error {
 	return err
 }
 
-// confirm applies the sender constraints of d's rule to a request that
-// verify decided on: an Allow stays one only with the binding's proof; a
-// Deny of a request made with the DPoP scheme is answered with a DPoP
+// refuse is the decision for a token of rule r that failed verification
+// (err): a request made with the DPoP scheme is answered with a DPoP
 // challenge (RFC 9449 section 7.1).
-func (a *Authenticator) confirm(req *request, f *found, d Decision) Decision {
-	if d.Rule < 0 || d.Outcome == Wait {
-		return d
+func (a *Authenticator) refuse(r *rule, f *found, err error) Decision {
+	if r.bind.dpopMode != config.DPoPDisabled && f.from(dpopSource) {
+		return Decision{Outcome: Deny, Rule: r.index, Err: err, Response: a.dpopResponse(r, "invalid_token", err)}
 	}
-	r := a.rules[d.Rule]
-	usedDPoP := r.bind.dpopMode != config.DPoPDisabled && f.from(dpopSource)
-	if d.Outcome == Deny {
-		if usedDPoP {
-			d.Response = a.dpopResponse(r, "invalid_token", d.Err)
+	return a.deny(r.index, err)
+}
+
+// bindingDeny is the decision for a verified token of rule r whose sender
+// constraint failed (err): a DPoP challenge when the request used the DPoP
+// scheme, DPoP is required, or the proof's check has an error code of its
+// own (use_dpop_nonce, invalid_dpop_proof); else a Bearer one.
+func (a *Authenticator) bindingDeny(r *rule, err error, usedDPoP bool) Decision {
+	d := Decision{Outcome: Deny, Rule: r.index, Err: err}
+	if usedDPoP || errors.Is(err, ErrDPoPRequired) || dpop.Code(err) != "" {
+		code := dpop.Code(err)
+		if code == "" {
+			code = "invalid_token"
 		}
-		return d
+		d.Response = a.dpopResponse(r, code, err)
+	} else {
+		d.Response = a.responses.forError(err)
 	}
-	if err := a.checkBinding(req, r, f, d.cnf, usedDPoP); err != nil {
-		dd := Decision{Outcome: Deny, Rule: r.index, Err: err}
-		if usedDPoP || errors.Is(err, ErrDPoPRequired) || dpop.Code(err) != "" {
-			code := dpop.Code(err)
-			if code == "" {
-				code = "invalid_token"
+	return d
+}
+
+// dpopForbid is forbid (a request rule's condition i not met, 403) for a
+// request made with the DPoP scheme: the same answer with a DPoP challenge
+// (RFC 9449 section 7.1 lets RFC 6750's error codes go with the DPoP
+// scheme), built once per rule and condition.
+func (a *Authenticator) dpopForbid(r *rule, i int) Decision {
+	d := a.forbid(r.index, i)
+	k := dpopAnswer{rule: r.index, code: "insufficient_scope", reason: strconv.Itoa(i)}
+	resp, ok := a.senders.answers[k]
+	if !ok {
+		c := *d.Response
+		c.Headers = make([][2]string, len(d.Response.Headers))
+		for j, h := range d.Response.Headers {
+			if h[0] == "www-authenticate" && strings.HasPrefix(h[1], "Bearer ") {
+				h[1] = "DPoP " + strings.TrimPrefix(h[1], "Bearer ") + `, algs="` + r.bind.algs + `"`
 			}
-			dd.Response = a.dpopResponse(r, code, err)
-		} else {
-			dd.Response = a.responses.forError(err)
+			c.Headers[j] = h
 		}
-		return dd
+		resp = &c
+		a.senders.answers[k] = resp
 	}
-	if usedDPoP && !r.cfg.ForwardOriginal {
-		d.Remove = append(d.Remove, dpopHeader)
-	}
+	d.Response = resp
 	return d
 }
 
@@ -264,7 +281,9 @@ func (f *found) from(s source) bool {
 	return false
 }
 
-func (a *Authenticator) checkBinding(req *request, r *rule, f *found, cnf confirmation, usedDPoP bool) error {
+// checkBinding checks the verified token f found, of rule r, against its
+// binding cnf and the rule's sender constraints; nil when it may pass.
+func (a *Authenticator) checkBinding(req *request, r *rule, f *found, cnf *confirmation, usedDPoP bool) error {
 	switch {
 	case cnf.bad:
 		return ErrConfirmation
@@ -364,18 +383,4 @@ func (a *Authenticator) dpopResponse(r *rule, code string, err error) *Response 
 		return &withNonce
 	}
 	return resp
-}
-
-// confirm records the binding of a token just cached.
-func (c *tokenCache) confirm(token string, cnf confirmation) {
-	if c == nil || cnf == (confirmation{}) {
-		return
-	}
-	h := c.key(token)
-	if e := c.entries[h]; e != nil && e.token == token {
-		e.cnf = cnf
-		n := len(cnf.jkt) + len(cnf.x5t)
-		e.size += n
-		c.bytes += n
-	}
 }

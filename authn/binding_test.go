@@ -326,3 +326,64 @@ func TestCertificateMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestBindingBeforeConditions: with a request rule's claim conditions, the
+// binding is checked first (a bound token without its proof is not
+// authenticated: 401, whatever its scopes), then the conditions (403); a
+// request made with the DPoP scheme gets the 403 with a DPoP challenge.
+// From the token cache as on the first request.
+func TestBindingBeforeConditions(t *testing.T) {
+	c := newDPoPClient(t)
+	keys := keySets(t)
+	const htu = "https://api.example/r"
+	rules := `,"rules":[{"match":{"prefix":"/"},"requirement":"required","scopes":["orders:write"]}]`
+	a := authWithDPoP(t, dpopDoc(`,"dpop":{"mode":"allowed"}`, "", rules))
+	reader := tokenA(claimsA(`,"scope":"orders:read","cnf":{"jkt":"` + c.jkt + `"}`))
+	writer := tokenA(claimsA(`,"scope":"orders:write","cnf":{"jkt":"` + c.jkt + `"}`))
+	for i := range 2 {
+		d := a.Authenticate(dpopRequest(reader, c.proof("GET", htu, reader)), keys)
+		if d.Outcome != Deny || !errors.Is(d.Err, ErrInsufficientScope) || d.Response.Status != 403 {
+			t.Fatalf("request %d, a reader's token with its proof: %v %v", i, d.Outcome, d.Err)
+		}
+		if got := challenges(d); len(got) != 1 || !strings.HasPrefix(got[0], `DPoP realm="edgejwt", error="insufficient_scope"`) || !strings.Contains(got[0], `algs="`) {
+			t.Errorf("request %d: challenges %q", i, got)
+		}
+		d = a.Authenticate(dpopRequest(reader), keys)
+		if d.Outcome != Deny || d.Response.Status != 401 || !errors.Is(d.Err, dpop.ErrMissing) {
+			t.Fatalf("request %d, a reader's token without a proof: %v %v", i, d.Outcome, d.Err)
+		}
+		d = a.Authenticate([][2]string{{":method", "GET"}, {":path", "/r"}, {"authorization", "Bearer " + reader}}, keys)
+		if d.Outcome != Deny || d.Response.Status != 401 || !errors.Is(d.Err, ErrBoundAsBearer) {
+			t.Fatalf("request %d, a reader's token as a bearer token: %v %v", i, d.Outcome, d.Err)
+		}
+		d = a.Authenticate(dpopRequest(writer, c.proof("GET", htu, writer)), keys)
+		if d.Outcome != Allow || d.FromCache != (i == 1) || !contains(d.Remove, "dpop") {
+			t.Fatalf("request %d, a writer's token with its proof: %v %v (cache %v, remove %q)", i, d.Outcome, d.Err, d.FromCache, d.Remove)
+		}
+	}
+}
+
+// TestCachedBearerAllocations: a plain bearer token from the cache
+// allocates nothing, with DPoP and certificate binding configured or not
+// (only the proof check of a DPoP request allocates).
+func TestCachedBearerAllocations(t *testing.T) {
+	keys := keySets(t)
+	h := [][2]string{{":method", "GET"}, {":path", "/r"}, {"authorization", "Bearer " + tokenA(claimsA(""))}, {"accept", "*/*"}}
+	for name, rule := range map[string]string{
+		"no sender constraints": "",
+		"dpop allowed":          `,"dpop":{"mode":"allowed"}`,
+	} {
+		a := authWithDPoP(t, dpopDoc(rule, "", ""))
+		if d := a.Authenticate(h, keys); d.Outcome != Allow {
+			t.Fatal(d.Err)
+		}
+		n := testing.AllocsPerRun(100, func() {
+			if d := a.Authenticate(h, keys); d.Outcome != Allow || !d.FromCache {
+				t.Fatal(d.Err)
+			}
+		})
+		if n != 0 {
+			t.Errorf("%s: %v allocations on a cache hit", name, n)
+		}
+	}
+}

@@ -1,8 +1,8 @@
 package authn
 
 import (
-	"hash/maphash"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/edgejwt/edgejwt/verifier"
@@ -10,13 +10,15 @@ import (
 
 // tokenCache remembers tokens that verified, so that a token seen again
 // skips the signature check (about 0.2 ms of RSA inside Wasm) and the claim
-// rendering. It is per VM, bounded in entries and bytes, and keyed by a
-// 64-bit digest of the token (maphash, seeded per VM, so collisions cannot
-// be aimed at) of its last keyBytes bytes: the end of the signature, random
-// for every verified token, so hashing the whole token (a microsecond in
-// Wasm for a typical one) buys nothing. The entry keeps the token itself
-// and a hit compares it in full; tokens that share an end only share a
-// bucket, and only verified tokens are ever stored. An entry serves only while:
+// rendering. It is per VM, bounded in entries and bytes, and keyed by the
+// token's last 8 bytes: the end of the signature, 48 random bits for every
+// verified token, so hashing (a microsecond in Wasm for the whole token, a
+// third of a cached request's filter work for its last 64 bytes) buys
+// nothing; Go's map hashes the key with its own per-process seed. The entry
+// keeps the token itself and a hit compares it in full; tokens that share
+// an end only share a slot (the later replaces the earlier), and only
+// verified tokens are ever stored, so an attacker cannot aim at another
+// token's slot without the issuer signing for them. An entry serves only while:
 //   - the token has not expired (exp + clock skew), and
 //   - its issuer's key set is the one it was verified with: a new JWKS
 //     document (a key removed, say) empties the issuer's entries in effect,
@@ -26,7 +28,6 @@ import (
 // When full, an arbitrary entry makes room (Go's map order): cheap, and a
 // flood of distinct tokens cannot pin the cache better than LRU would.
 type tokenCache struct {
-	seed       maphash.Seed
 	entries    map[uint64]*cacheEntry
 	maxEntries int
 	maxBytes   int
@@ -41,6 +42,7 @@ type cacheEntry struct {
 	expires     time.Time
 	set         [][2]string // output headers
 	filterState [][2]string
+	verdict     verdict      // the token's claims judged by the request rules' conditions
 	cnf         confirmation // the token's binding (binding.go)
 	size        int
 }
@@ -50,7 +52,6 @@ func newTokenCache(maxEntries, maxBytes int, now func() time.Time) *tokenCache {
 		return nil
 	}
 	return &tokenCache{
-		seed:       maphash.MakeSeed(),
 		entries:    make(map[uint64]*cacheEntry, min(maxEntries, 1024)),
 		maxEntries: maxEntries,
 		maxBytes:   maxBytes,
@@ -66,7 +67,7 @@ func (c *tokenCache) get(token string, keys KeysFunc) *cacheEntry {
 	}
 	h := c.key(token)
 	e := c.entries[h]
-	if e == nil || e.token != token {
+	if e == nil || !sameToken(e.token, token) {
 		return nil
 	}
 	if !c.now().Before(e.expires) || keys(e.rule) != e.keys {
@@ -76,8 +77,9 @@ func (c *tokenCache) get(token string, keys KeysFunc) *cacheEntry {
 	return e
 }
 
-// put remembers a verified token. exp is its exp claim in seconds.
-func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp float64, skew time.Duration, set, filterState [][2]string) {
+// put remembers a verified token. exp is its exp claim in seconds; cnf is
+// its binding, checked again on every hit.
+func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp float64, skew time.Duration, set, filterState [][2]string, v verdict, cnf confirmation) {
 	if c == nil || exp <= 0 || math.IsInf(exp, 0) || math.IsNaN(exp) {
 		return
 	}
@@ -86,8 +88,8 @@ func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp fl
 		sec, frac := math.Modf(exp)
 		expires = time.Unix(int64(sec), int64(frac*1e9))
 	}
-	e := &cacheEntry{token: token, rule: rule, keys: keys, expires: expires.Add(skew), set: set, filterState: filterState}
-	e.size = len(token) + 64
+	e := &cacheEntry{rule: rule, keys: keys, expires: expires.Add(skew), verdict: v}
+	e.size = len(token) + 64 + v.size() + len(cnf.jkt) + len(cnf.x5t)
 	for _, kv := range set {
 		e.size += len(kv[0]) + len(kv[1]) + 32
 	}
@@ -97,6 +99,13 @@ func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp fl
 	if e.size > c.maxBytes/4 {
 		return // one huge token may not take the cache over
 	}
+	// The token and the values point into the request's header buffer
+	// (and the decoded payload): copied, into one string, so that an entry
+	// keeps what its size counts and nothing more.
+	e.token, e.set, e.filterState = copyStrings(token, set, filterState)
+	// The binding's values point into the decoded payload: copied too
+	// (only a bound token has any).
+	e.cnf = confirmation{jkt: strings.Clone(cnf.jkt), x5t: strings.Clone(cnf.x5t), bad: cnf.bad}
 	h := c.key(token)
 	if old := c.entries[h]; old != nil {
 		c.remove(h, old)
@@ -111,14 +120,13 @@ func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp fl
 	c.bytes += e.size
 }
 
-// keyBytes is how much of a token's end the cache key hashes.
-const keyBytes = 64
-
+// key is the cache key of token: its last 8 bytes.
 func (c *tokenCache) key(token string) uint64 {
-	if len(token) > keyBytes {
-		token = token[len(token)-keyBytes:]
+	var k uint64
+	for i := max(len(token)-8, 0); i < len(token); i++ {
+		k = k<<8 | uint64(token[i])
 	}
-	return maphash.String(c.seed, token)
+	return k
 }
 
 func (c *tokenCache) remove(h uint64, e *cacheEntry) {
@@ -132,4 +140,39 @@ func (c *tokenCache) Len() int {
 		return 0
 	}
 	return len(c.entries)
+}
+
+// copyStrings copies token and the values of set and filterState into one
+// new string (header and filter state names are the configuration's).
+func copyStrings(token string, set, filterState [][2]string) (string, [][2]string, [][2]string) {
+	var b strings.Builder
+	n := len(token)
+	for _, kv := range set {
+		n += len(kv[1])
+	}
+	for _, kv := range filterState {
+		n += len(kv[1])
+	}
+	b.Grow(n)
+	b.WriteString(token)
+	for _, kv := range set {
+		b.WriteString(kv[1])
+	}
+	for _, kv := range filterState {
+		b.WriteString(kv[1])
+	}
+	all, at := b.String(), len(token)
+	rebased := func(pairs [][2]string) [][2]string {
+		if len(pairs) == 0 {
+			return nil
+		}
+		out := make([][2]string, len(pairs))
+		for i, kv := range pairs {
+			out[i] = [2]string{kv[0], all[at : at+len(kv[1])]}
+			at += len(kv[1])
+		}
+		return out
+	}
+	set = rebased(set)
+	return all[:len(token)], set, rebased(filterState)
 }

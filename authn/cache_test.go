@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/edgejwt/edgejwt/config"
 	"github.com/edgejwt/edgejwt/internal/testkeys"
@@ -23,7 +24,7 @@ func (c *countingKeys) Key(kid, alg string) (*verifier.Key, error) {
 	return c.ks.Key(kid, alg)
 }
 
-func rsaKeys(t *testing.T) *countingKeys {
+func rsaKeys(t testing.TB) *countingKeys {
 	t.Helper()
 	ks, _, err := jwkscache.Parse([]byte(testkeys.JWKS(testkeys.JWK("a1", testkeys.Get().Public("RS256"), ""))))
 	if err != nil {
@@ -116,17 +117,17 @@ func TestTokenCacheBounds(t *testing.T) {
 	c := newTokenCache(10, 4000, time.Now)
 	exp := float64(time.Now().Add(time.Hour).Unix())
 	for i := range 50 {
-		c.put(fmt.Sprintf("token-%03d", i), 0, nil, exp, 0, [][2]string{{"x-sub", "alice"}}, nil)
+		c.put(fmt.Sprintf("token-%03d", i), 0, nil, exp, 0, [][2]string{{"x-sub", "alice"}}, nil, verdict{}, confirmation{})
 		if c.Len() > 10 || c.bytes > 4000 {
 			t.Fatalf("after %d puts: %d entries, %d bytes", i+1, c.Len(), c.bytes)
 		}
 	}
 	big := make([]byte, 1500)
-	c.put(string(big), 0, nil, exp, 0, nil, nil)
+	c.put(string(big), 0, nil, exp, 0, nil, nil, verdict{}, confirmation{})
 	if c.get(string(big), func(int) verifier.KeySource { return nil }) != nil {
 		t.Error("a token of over a quarter of the byte bound was cached")
 	}
-	c.put("no-exp", 0, nil, 0, 0, nil, nil)
+	c.put("no-exp", 0, nil, 0, 0, nil, nil, verdict{}, confirmation{})
 	if c.get("no-exp", func(int) verifier.KeySource { return nil }) != nil {
 		t.Error("a token without exp was cached")
 	}
@@ -166,13 +167,17 @@ func BenchmarkAuthenticate(b *testing.B) {
 	}
 	keysFn := func(int) verifier.KeySource { return ks }
 	req := [][2]string{{":path", "/api"}, {":method", "GET"}, {"authorization", "Bearer " + tokenA(claimsA(""))}, {"accept", "*/*"}}
+	// miss_presigned answers signatures outside Go, as hostCrypto does:
+	// what remains is everything around the signature check.
+	presigned := WithSignatureChecker(func(string, *verifier.Key, []byte, []byte) (bool, bool) { return true, true })
 	for _, tc := range []struct {
 		name  string
 		cache int
-	}{{"miss", 0}, {"hit", 1000}} {
+		opts  []Option
+	}{{"miss", 0, nil}, {"miss_presigned", 0, []Option{presigned}}, {"hit", 1000, nil}} {
 		b.Run("cache_"+tc.name, func(b *testing.B) {
 			cfg.TokenCacheSize = tc.cache
-			a, err := New(cfg)
+			a, err := New(cfg, tc.opts...)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -184,5 +189,35 @@ func BenchmarkAuthenticate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTokenCacheCopies: in the filter, header values point into the buffer
+// the host filled for the request (hostabi reads them without a copy). A
+// cache entry must own what it keeps: after the buffer is reused for the
+// next request, a hit still finds the token and serves the outputs it was
+// verified with. It also keeps no more than it counts.
+func TestTokenCacheCopies(t *testing.T) {
+	a := newAuth(t, "")
+	keys := rsaKeys(t)
+	keysFn := func(int) verifier.KeySource { return keys }
+	tok := tokenA(fmt.Sprintf(`{"iss":%q,"aud":"api","sub":"alice","roles":["r1","r2"],"exp":%d}`, issA, time.Now().Add(time.Minute).Unix()))
+	value := "Bearer " + tok
+	buf := []byte(value) // the host's buffer
+	aliased := unsafe.String(&buf[0], len(buf))
+	miss := a.Authenticate([][2]string{{"authorization", aliased}}, keysFn)
+	if miss.Outcome != Allow {
+		t.Fatal(miss.Err)
+	}
+	want := fmt.Sprint(miss.Set)
+	for i := range buf {
+		buf[i] = 'x' // the next request's headers
+	}
+	hit := a.Authenticate([][2]string{{"authorization", value}}, keysFn)
+	if !hit.FromCache || keys.lookups != 1 {
+		t.Fatalf("no hit after the header buffer was reused: %+v", hit)
+	}
+	if got := fmt.Sprint(hit.Set); got != want {
+		t.Errorf("cached outputs changed with the header buffer:\n got  %s\n want %s", got, want)
 	}
 }

@@ -27,17 +27,31 @@ type source struct {
 
 // extractor lists the places one requirement looks at, built once.
 type extractor struct {
-	headers map[string][]source // header name -> its sources, longest prefix first
+	headers []headerSources // a few: a scan beats hashing every header name
 	params  []string
 	cookies []string
 }
 
-func newExtractor() *extractor { return &extractor{headers: map[string][]source{}} }
+// headerSources are the sources of one header.
+type headerSources struct {
+	name    string
+	sources []source // longest prefix first
+	remove  []string // {name}: the removal of a token found there, shared
+}
+
+func newExtractor() *extractor { return &extractor{} }
 
 func (e *extractor) add(s source) {
 	switch s.kind {
 	case fromHeader:
-		list := e.headers[s.name]
+		i := 0
+		for i < len(e.headers) && e.headers[i].name != s.name {
+			i++
+		}
+		if i == len(e.headers) {
+			e.headers = append(e.headers, headerSources{name: s.name, remove: []string{s.name}})
+		}
+		list := e.headers[i].sources
 		for _, x := range list {
 			if x == s {
 				return
@@ -48,7 +62,7 @@ func (e *extractor) add(s source) {
 		// that "Bearer x" is not read as the token "Bearer x" by an issuer
 		// configured with an empty prefix on the same header.
 		sort.SliceStable(list, func(i, j int) bool { return len(list[i].prefix) > len(list[j].prefix) })
-		e.headers[s.name] = list
+		e.headers[i].sources = list
 	case fromParam:
 		if !contains(e.params, s.name) {
 			e.params = append(e.params, s.name)
@@ -142,6 +156,8 @@ type found struct {
 	n        int
 	places   [maxPlaces]source
 	multiple bool
+	// removeHeader is the removal of places[0] when it is a header.
+	removeHeader []string
 }
 
 func (f *found) add(tok string, src source, allowDup bool) {
@@ -185,8 +201,12 @@ func (f *found) has(kind sourceKind, name string) bool {
 func (e *extractor) extract(r *request, allowDup bool) found {
 	var f found
 	for _, h := range r.headers {
-		if srcs, ok := e.headers[h[0]]; ok {
-			for _, s := range srcs {
+		for i := range e.headers {
+			hs := &e.headers[i]
+			if hs.name != h[0] {
+				continue
+			}
+			for _, s := range hs.sources {
 				t, ok := afterPrefix(h[1], s.prefix)
 				if !ok {
 					continue
@@ -194,9 +214,13 @@ func (e *extractor) extract(r *request, allowDup bool) found {
 				// Separators in the token ("Bearer a b") make multiple
 				// tokens too: verify checks for them when the token is
 				// not a cached (verified) one.
+				if f.n == 0 {
+					f.removeHeader = hs.remove
+				}
 				f.add(t, s, allowDup)
 				break
 			}
+			break
 		}
 		if h[0] == "cookie" && len(e.cookies) > 0 {
 			e.cookieTokens(&f, h[1], allowDup)

@@ -29,6 +29,8 @@ func Reason(err error) string {
 		return ErrPathNotNormal.Error()
 	case errors.Is(err, ErrMethodOverride):
 		return ErrMethodOverride.Error()
+	case err == ErrInsufficientScope || err == ErrClaimMismatch:
+		return err.Error()
 	}
 	if r := bindingReason(err); r != "" {
 		return r

@@ -14,6 +14,7 @@ type requirement struct {
 	allowed []bool         // by rule index: may this issuer's tokens satisfy it
 	ext     *extractor     // the sources of the allowed issuers
 	each    []*requirement // RequireAll: one "required" per listed issuer
+	conds   []int          // the claim conditions a verified token must meet (policy indexes)
 }
 
 // requestRule is a configured rule with its prepared requirement.
@@ -91,7 +92,7 @@ func (a *Authenticator) verifyAll(req *request, want *requirement, keys KeysFunc
 		if f.count == 0 {
 			return a.deny(-1, ErrNoToken)
 		}
-		d := a.confirm(req, &f, a.verify(req, one, &f, keys))
+		d := a.verify(req, one, &f, keys)
 		if d.Outcome != Allow {
 			return d
 		}

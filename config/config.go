@@ -23,7 +23,7 @@ const (
 	DefaultRetryInterval         = 1 * time.Second
 	DefaultMaxRetryInterval      = 60 * time.Second
 	DefaultMaxStale              = 24 * time.Hour
-	DefaultUnknownKIDRefetch     = 5 * time.Second
+	DefaultUnknownKIDRefetch     = 3 * time.Second
 	DefaultClockSkew             = 60 * time.Second
 	DefaultAlgorithm             = "RS256"
 	DefaultParam                 = "access_token" // RFC 6750 section 2.3
@@ -98,6 +98,11 @@ type Rule struct {
 	// DPoP and MTLS are the sender constraints (binding.go).
 	DPoP DPoP
 	MTLS MTLS
+	// SpaceDelimitedClaims lists claims (paths as a condition's "claim")
+	// whose string value is a space-delimited list for the allOf and anyOf
+	// conditions of request rules, besides scope and permission, as
+	// Istio's field.
+	SpaceDelimitedClaims []string
 }
 
 // HeaderSource is a header a token is read from, after an optional prefix.

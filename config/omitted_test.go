@@ -23,6 +23,9 @@ func TestOmittedFeaturesRefused(t *testing.T) {
 			"rules[0].match.regex", "regular expressions are not compiled into this build of the filter"},
 		{"subject regex", `{"jwtRules":[` + rule + `,"subjects":[{"regex":"user-.*"}]}]}`,
 			"jwtRules[0].subjects[0].regex", "regular expressions are not compiled into this build of the filter"},
+		{"claim condition regex", `{"jwtRules":[` + rule + `}],"rules":[{"match":{"prefix":"/"},"requirement":"required",` +
+			`"claims":[{"claim":"roles","anyOf":["a"]},{"claim":"sub","string":{"regex":"user-.*"}}]}]}`,
+			"rules[0].claims[1].string.regex", "regular expressions are not compiled into this build of the filter"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,8 +40,9 @@ func TestOmittedFeaturesRefused(t *testing.T) {
 		})
 	}
 	// What the build has still works.
-	doc := `{"jwtRules":[` + rule + `,"algorithms":["RS256","PS512"]}],"rules":[{"match":{"prefix":"/public/"},"requirement":"bypass"}]}`
+	doc := `{"jwtRules":[` + rule + `,"algorithms":["RS256","PS512"]}],"rules":[{"match":{"prefix":"/public/"},"requirement":"bypass"},` +
+		`{"match":{"prefix":"/"},"requirement":"required","claims":[{"claim":"sub","string":{"prefix":"user-"}}]}]}`
 	if _, err := Parse([]byte(doc)); err != nil {
-		t.Errorf("Parse(RSA algorithms, prefix rule): %v", err)
+		t.Errorf("Parse(RSA algorithms, prefix rule, prefix condition): %v", err)
 	}
 }

@@ -220,6 +220,12 @@ func parseRule(field string, v gjson.Result) (Rule, error) {
 			r.DPoP, err = parseDPoP(f, mv)
 		case "mtls":
 			r.MTLS, err = parseMTLS(f, mv)
+		case "spaceDelimitedClaims":
+			// Claim paths as a condition's "claim" writes them.
+			r.SpaceDelimitedClaims, err = strList(f, mv)
+			if err == nil && len(r.SpaceDelimitedClaims) == 0 {
+				err = errf(f, "must not be empty")
+			}
 		default:
 			return errf(f, "unknown field")
 		}

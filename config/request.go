@@ -111,6 +111,9 @@ type RequestRule struct {
 	Methods     []string      // empty: any method
 	Requirement Requirement
 	Issuers     []string // empty: any configured issuer
+	// Claims are what the verified token's claims must satisfy (JSON
+	// "scopes", "anyScopes" and "claims", in the order given); all must hold.
+	Claims []*ClaimCondition
 }
 
 // Matches reports whether the rule applies to a request with this method
@@ -238,6 +241,25 @@ func requestRule(field string, v gjson.Result) (RequestRule, error) {
 			if err == nil && len(r.Issuers) == 0 {
 				err = errf(f, "must not be empty (leave it out to accept every issuer)")
 			}
+		case "scopes", "anyScopes":
+			c := &ClaimCondition{Claim: "scope", Kind: CondScopesAll}
+			if name == "anyScopes" {
+				c.Kind = CondScopesAny
+			}
+			c.Values, err = conditionValues(f, mv, true)
+			r.Claims = append(r.Claims, c)
+		case "claims":
+			list := mv.Array()
+			if !mv.IsArray() || len(list) == 0 {
+				return errf(f, "must be a non-empty array of claim conditions")
+			}
+			for i, e := range list {
+				var c *ClaimCondition
+				if c, err = claimCondition(index(f, i), e); err != nil {
+					return err
+				}
+				r.Claims = append(r.Claims, c)
+			}
 		default:
 			return errf(f, "unknown field")
 		}
@@ -247,6 +269,10 @@ func requestRule(field string, v gjson.Result) (RequestRule, error) {
 		return r, err
 	}
 	switch {
+	case len(r.Claims) > 0 && r.Requirement == Bypass:
+		return r, errf(field, "a bypass rule verifies no token: it takes no scopes, anyScopes or claims")
+	case len(r.Claims) > 0 && r.Requirement == RequireAll:
+		return r, errf(field, "scopes, anyScopes and claims are not supported with required_all: which issuer's token would they test?")
 	case !seenMatch:
 		return r, errf(field+".match", "required")
 	case !seenReq:

@@ -37,6 +37,9 @@ type stack struct {
 	envoy  *envoyProc
 	client *http.Client
 	proto  string // what client speaks; "" is HTTP/1.1
+	// url is where send goes: another listener of the same Envoy
+	// (http://127.0.0.1:port); "" is the Envoy's listener.
+	url string
 }
 
 // stackOptions says how a stack differs from the default one.
@@ -167,6 +170,13 @@ func (s *stack) over(proto string) *stack {
 	return &c
 }
 
+// on is s sending to another listener of its Envoy (http://127.0.0.1:port).
+func (s *stack) on(url string) *stack {
+	c := *s
+	c.url = url
+	return &c
+}
+
 // validClaims are the claims of a token the default rule accepts.
 func (s *stack) validClaims() devservers.Claims {
 	c := s.issuer.StandardClaims("alice", audience, time.Hour)
@@ -208,7 +218,11 @@ func (s *stack) send(t testing.TB, header http.Header) answer {
 // trySend is send for goroutines, which must not call t.Fatal.
 func (s *stack) trySend(name string, header http.Header) (answer, error) {
 	id := fmt.Sprintf("%s#%d", name, requestIDs.Add(1))
-	req, err := http.NewRequest(http.MethodGet, s.envoy.listener+"/resource?q=1", nil)
+	base := s.envoy.listener
+	if s.url != "" {
+		base = s.url
+	}
+	req, err := http.NewRequest(http.MethodGet, base+"/resource?q=1", nil)
 	if err != nil {
 		return answer{}, err
 	}

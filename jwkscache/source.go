@@ -267,38 +267,41 @@ func (s *Source) FetchFailed(now time.Time) time.Duration {
 // So tokens with random kids cannot spend the budget ahead of a real
 // rotation: a new key is picked up at most one interval after it is
 // published, and tokens signed with it wait for that instead of failing.
-func (s *Source) RequestKIDRefetch(now time.Time, maxWait time.Duration) bool {
+//
+// final is false when the token waits for a refetch asked for before now,
+// which may have read the key set before the token's key was published:
+// if it lands without the kid, the token may ask again (with what is left
+// of its wait) instead of being refused on that refetch's word.
+func (s *Source) RequestKIDRefetch(now time.Time, maxWait time.Duration) (wait, final bool) {
 	if s.store == nil || s.policy.UnknownKIDRefetchInterval <= 0 {
-		return false
+		return false, false
 	}
 	val, cas, found, err := s.store.Get(s.kidKey)
 	if err != nil {
-		return false
+		return false, false
 	}
+	at := time.UnixMilli(now.UnixMilli())
 	if found {
 		if ms, err := strconv.ParseInt(string(val), 10, 64); err == nil {
-			at := time.UnixMilli(ms)
-			if next := at.Add(s.policy.UnknownKIDRefetchInterval); now.Before(next) {
-				if s.fetchedAt.Before(at) {
-					s.forcedAt = at
-					return true
+			taken := time.UnixMilli(ms)
+			if next := taken.Add(s.policy.UnknownKIDRefetchInterval); now.Before(next) {
+				if s.fetchedAt.Before(taken) {
+					s.forcedAt = taken
+					return true, !taken.Before(at)
 				}
 				if next.Sub(now) <= maxWait {
 					s.kidWaiting = true
-					return true
+					return true, true
 				}
-				return false
+				return false, false
 			}
 		}
 	}
-	at := time.UnixMilli(now.UnixMilli())
-	if s.store.Set(s.kidKey, strconv.AppendInt(nil, at.UnixMilli(), 10), cas) != nil {
-		// Another VM took the slot just now; its fetch will land here.
-		s.forcedAt = at
-		return true
-	}
+	// When the Set fails another VM took the slot just now, and its fetch
+	// will land here.
+	_ = s.store.Set(s.kidKey, strconv.AppendInt(nil, at.UnixMilli(), 10), cas)
 	s.forcedAt = at
-	return true
+	return true, true
 }
 
 // takeKIDSlot takes the next unknown-kid refetch slot for the tokens that

@@ -244,10 +244,10 @@ func TestUnknownKIDRefetchIsRateLimited(t *testing.T) {
 	}
 	b.Sync(t0)
 	t1 := t0.Add(time.Minute)
-	if !b.RequestKIDRefetch(t1, 0) {
+	if !waits(b.RequestKIDRefetch(t1, 0)) {
 		t.Fatal("first unknown kid did not ask for a refetch")
 	}
-	if !a.RequestKIDRefetch(t1.Add(time.Millisecond), 0) {
+	if !waits(a.RequestKIDRefetch(t1.Add(time.Millisecond), 0)) {
 		t.Fatal("a token on another VM must wait for the refetch in flight")
 	}
 	// Only the lease holder fetches, though both were asked.
@@ -264,13 +264,13 @@ func TestUnknownKIDRefetchIsRateLimited(t *testing.T) {
 	}
 	// Another unknown kid within the interval: refused at once when it
 	// cannot wait for the next slot, and no fetch starts.
-	if a.RequestKIDRefetch(t1.Add(time.Second), 0) || b.RequestKIDRefetch(t1.Add(2*time.Second), time.Second) {
+	if waits(a.RequestKIDRefetch(t1.Add(time.Second), 0)) || waits(b.RequestKIDRefetch(t1.Add(2*time.Second), time.Second)) {
 		t.Fatal("a token that cannot wait for the next slot was held")
 	}
 	if a.StartFetch(t1.Add(3 * time.Second)) {
 		t.Fatal("fetch without reason")
 	}
-	if !a.RequestKIDRefetch(t1.Add(p.UnknownKIDRefetchInterval), 0) {
+	if !waits(a.RequestKIDRefetch(t1.Add(p.UnknownKIDRefetchInterval), 0)) {
 		t.Fatal("no refetch after the interval")
 	}
 }
@@ -297,7 +297,7 @@ func TestUnknownKIDWaitsForTheNextSlot(t *testing.T) {
 	fetches := 0
 	now := t0.Add(time.Minute)
 	// An attacker's random kid takes the slot; the fetch finds nothing new.
-	if !a.RequestKIDRefetch(now, 0) || !a.StartFetch(now) {
+	if !waits(a.RequestKIDRefetch(now, 0)) || !a.StartFetch(now) {
 		t.Fatal("the attacker's kid did not start a refetch")
 	}
 	fetches++
@@ -308,14 +308,14 @@ func TestUnknownKIDWaitsForTheNextSlot(t *testing.T) {
 	// The issuer publishes k2; a token signed with it arrives on b at once.
 	published := now.Add(100 * time.Millisecond)
 	maxWait := 5 * time.Second
-	if !b.RequestKIDRefetch(published, maxWait) {
+	if !waits(b.RequestKIDRefetch(published, maxWait)) {
 		t.Fatal("the new key's token was refused instead of waiting for the next slot")
 	}
 	// More random kids meanwhile wait too, but start no fetch of their own
 	// before the next slot.
 	for i := 1; i < 60; i++ {
 		at := published.Add(time.Duration(i) * 100 * time.Millisecond)
-		a.RequestKIDRefetch(at, maxWait)
+		waits(a.RequestKIDRefetch(at, maxWait))
 		// Each VM's tick: pick up what others stored, then fetch if due.
 		for _, src := range []*Source{a, b} {
 			src.Sync(at)
@@ -487,5 +487,48 @@ func TestPolicy(t *testing.T) {
 	}
 	if got := p.RetryDelay(3, 0.999); got <= 2*time.Second || got > 4*time.Second {
 		t.Errorf("jittered delay %v outside (2s, 4s]", got)
+	}
+}
+
+// waits is RequestKIDRefetch's first result.
+func waits(wait, _ bool) bool { return wait }
+
+// TestUnknownKIDFinalAnswer: a token that joins a refetch asked for before
+// it arrived is told that refetch's answer is not final (the key may have
+// been published in between); one that takes a slot, or waits for the next,
+// is told it is.
+func TestUnknownKIDFinalAnswer(t *testing.T) {
+	testKeys(t)
+	store := newMemStore()
+	p := testPolicy()
+	p.UnknownKIDRefetchInterval = 5 * time.Second
+	a := NewSource(store, "iss", "https://iss.example/jwks", "vm-a", p, noJitter)
+	b := NewSource(store, "iss", "https://iss.example/jwks", "vm-b", p, noJitter)
+	t0 := time.UnixMilli(1_700_000_000_000)
+	a.StartFetch(t0)
+	if _, _, err := a.FetchSucceeded(t0, jwks(rsaJWK("k1", &rsa2048.PublicKey, "")), ""); err != nil {
+		t.Fatal(err)
+	}
+	b.Sync(t0)
+	t1 := t0.Add(time.Minute)
+	if wait, final := a.RequestKIDRefetch(t1, 0); !wait || !final {
+		t.Fatalf("the token that takes the slot: wait %v final %v", wait, final)
+	}
+	if wait, final := b.RequestKIDRefetch(t1.Add(300*time.Millisecond), 0); !wait || final {
+		t.Fatalf("a token joining the refetch asked for before it: wait %v final %v", wait, final)
+	}
+	if !a.StartFetch(t1) {
+		t.Fatal("no refetch")
+	}
+	if _, _, err := a.FetchSucceeded(t1.Add(time.Second), jwks(rsaJWK("k1", &rsa2048.PublicKey, "")), ""); err != nil {
+		t.Fatal(err)
+	}
+	b.Sync(t1.Add(time.Second))
+	// It landed without the kid; b's token asks again, within its wait.
+	if wait, final := b.RequestKIDRefetch(t1.Add(1100*time.Millisecond), 4*time.Second); !wait || !final {
+		t.Fatalf("asking again for the next slot: wait %v final %v", wait, final)
+	}
+	if wait, _ := b.RequestKIDRefetch(t1.Add(1100*time.Millisecond), 3*time.Second); wait {
+		t.Fatal("held although the next slot opens after its wait")
 	}
 }

@@ -1,19 +1,14 @@
 package verifier
 
 import (
-	"encoding/base64"
 	"strings"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
 
 // DefaultMaxSize is the token size limit Parse applies when maxSize <= 0.
 const DefaultMaxSize = 8192
-
-// b64 decodes base64url without padding and rejects non-zero trailing bits.
-// It still skips CR/LF, which is why segments are checked against the
-// alphabet before decoding.
-var b64 = base64.RawURLEncoding.Strict()
 
 // Token is a parsed but NOT yet verified compact JWS. Nothing in it is
 // trustworthy until Verifier.Verify has succeeded.
@@ -54,7 +49,9 @@ func Parse(raw string, maxSize int) (*Token, error) {
 }
 
 // JWS is a compact JWS whose structure ParseJWS checked: nothing in it is
-// verified. Token is the JWT view of one; a DPoP proof is another.
+// verified. Token is the JWT view of one; a DPoP proof is another. Header,
+// Payload and SigningInput are views (of the decoded bytes and of the raw
+// string): they must not be modified.
 type JWS struct {
 	Header         string // the decoded header, a JSON object
 	Payload        string // the decoded payload, a JSON object
@@ -67,7 +64,8 @@ type JWS struct {
 // ParseJWS checks what Parse checks of a compact JWS short of its header
 // members: size, three strict base64url segments, and a header and payload
 // that are each exactly one JSON object in valid UTF-8, nested at most 64
-// deep. Duplicate member names are the caller's to refuse (Members).
+// deep. Duplicate member names are the caller's to refuse (Members). It
+// allocates once (the decoded segments); the JWS is returned by value.
 func ParseJWS(raw string, maxSize int) (JWS, error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
@@ -92,36 +90,21 @@ func ParseJWS(raw string, maxSize int) (JWS, error) {
 	if len(hSeg) == 0 || len(pSeg) == 0 || len(sSeg) == 0 {
 		return JWS{}, errEmptySegment
 	}
-	// Alphabet first: it rejects whitespace, padding and '+' '/' that the
-	// decoder would skip or that belong to another alphabet.
-	if !isBase64URL(hSeg) || !isBase64URL(pSeg) || !isBase64URL(sSeg) {
+	// Alphabet first, so that garbage costs no allocation: it refuses
+	// whitespace, padding and '+' '/' (another alphabet).
+	if !isBase64URL(raw[:dot2]) || !isBase64URL(sSeg) {
 		return JWS{}, errBase64Alphabet
 	}
-
-	// One allocation holds a copy of the token (the decoder reads bytes, and
-	// the signing input must be bytes) followed by the decoded header,
-	// payload and signature.
-	hLen := b64.DecodedLen(len(hSeg))
-	pLen := b64.DecodedLen(len(pSeg))
-	sLen := b64.DecodedLen(len(sSeg))
-	n := len(raw)
-	buf := make([]byte, n+hLen+pLen+sLen)
-	copy(buf, raw)
-	hDec, ok := decodeSegment(buf[n:n+hLen:n+hLen], buf[:dot1])
-	if !ok {
+	// One allocation holds the decoded header, payload and signature.
+	hLen, pLen, sLen := decodedLen(len(hSeg)), decodedLen(len(pSeg)), decodedLen(len(sSeg))
+	if hLen < 0 || pLen < 0 || sLen < 0 {
 		return JWS{}, errBase64
 	}
-	n += hLen
-	pDec, ok := decodeSegment(buf[n:n+pLen:n+pLen], buf[dot1+1:dot2])
-	if !ok {
+	buf := make([]byte, hLen+pLen+sLen)
+	hDec, pDec, sig := buf[:hLen:hLen], buf[hLen:hLen+pLen:hLen+pLen], buf[hLen+pLen:]
+	if !decodeSegment(hDec, hSeg) || !decodeSegment(pDec, pSeg) || !decodeSegment(sig, sSeg) {
 		return JWS{}, errBase64
 	}
-	n += pLen
-	sig, ok := decodeSegment(buf[n:], buf[dot2+1:len(raw)])
-	if !ok {
-		return JWS{}, errBase64
-	}
-
 	if err := checkObject(hDec); err != nil {
 		return JWS{}, err
 	}
@@ -129,42 +112,79 @@ func ParseJWS(raw string, maxSize int) (JWS, error) {
 		return JWS{}, err
 	}
 
-	// gjson reads strings; one copy serves both header and payload.
-	js := string(buf[len(raw) : len(raw)+hLen+pLen])
+	// gjson reads strings. buf is never written again, and the token is
+	// immutable: both are viewed, not copied.
+	js := unsafe.String(unsafe.SliceData(buf), hLen+pLen)
 	return JWS{
 		Header:         js[:hLen],
 		Payload:        js[hLen:],
 		PayloadBytes:   pDec,
 		PayloadSegment: pSeg,
-		SigningInput:   buf[:dot2],
+		SigningInput:   unsafe.Slice(unsafe.StringData(raw), dot2),
 		Signature:      sig,
 	}, nil
 }
 
-// decodeSegment decodes src into dst, which must have room for
-// DecodedLen(len(src)) bytes, and reports whether src was canonical.
-func decodeSegment(dst, src []byte) ([]byte, bool) {
-	n, err := b64.Decode(dst, src)
-	if err != nil || n != len(dst) {
-		return nil, false
+// base64URL maps a base64url character to its 6 bits, and every other
+// byte to invalid.
+var base64URL = func() (t [256]byte) {
+	for i := range t {
+		t[i] = invalid
 	}
-	return dst[:n], true
-}
-
-// base64URLAlphabet marks the bytes allowed in a segment.
-var base64URLAlphabet = func() (t [256]bool) {
-	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
-		t[c] = true
+	for i, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+		t[c] = byte(i)
 	}
 	return t
 }()
 
-// isBase64URL reports whether s has only base64url alphabet characters.
+const invalid = 0xff
+
+// isBase64URL reports whether s has only base64url characters, and dots
+// (s is the header and payload with the dot between them).
 func isBase64URL(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if !base64URLAlphabet[s[i]] {
+		if base64URL[s[i]] == invalid && s[i] != '.' {
 			return false
 		}
+	}
+	return true
+}
+
+// decodedLen is the decoded size of n base64url characters without
+// padding, or -1 when no encoding has that length.
+func decodedLen(n int) int {
+	if n%4 == 1 {
+		return -1
+	}
+	return n/4*3 + (n%4*3)/4
+}
+
+// decodeSegment decodes src, unpadded base64url that isBase64URL accepted,
+// into dst, which has exactly its decoded length. It reports whether src
+// was canonical: unused bits of the last character must be zero (RFC 4648
+// section 3.5), so that one token has one spelling. (Go's decoder also
+// skips CR and LF, and decodes eight characters at a time with 64-bit
+// arithmetic; this is a plain table-driven loop, faster in Wasm.)
+func decodeSegment(dst []byte, src string) bool {
+	i, j := 0, 0
+	for ; i+4 <= len(src); i, j = i+4, j+3 {
+		v := uint32(base64URL[src[i]])<<18 | uint32(base64URL[src[i+1]])<<12 |
+			uint32(base64URL[src[i+2]])<<6 | uint32(base64URL[src[i+3]])
+		dst[j], dst[j+1], dst[j+2] = byte(v>>16), byte(v>>8), byte(v)
+	}
+	switch len(src) - i {
+	case 2:
+		a, b := base64URL[src[i]], base64URL[src[i+1]]
+		if b&0x0f != 0 {
+			return false
+		}
+		dst[j] = a<<2 | b>>4
+	case 3:
+		a, b, c := base64URL[src[i]], base64URL[src[i+1]], base64URL[src[i+2]]
+		if c&0x03 != 0 {
+			return false
+		}
+		dst[j], dst[j+1] = a<<2|b>>4, b<<4|c>>2
 	}
 	return true
 }

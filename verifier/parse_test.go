@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -206,4 +207,35 @@ func TestParseBoundedWork(t *testing.T) {
 	if n := testing.AllocsPerRun(20, func() { _, _ = Parse(tok, 0) }); n > 3 {
 		t.Errorf("a valid token: %v allocations, want at most 3", n)
 	}
+}
+
+// FuzzDecodeSegment: the filter's base64url decoder against the standard
+// library's strict unpadded decoder, on the alphabet isBase64URL admits:
+// both accept the same texts and decode them alike.
+func FuzzDecodeSegment(f *testing.F) {
+	for _, s := range []string{"", "A", "AA", "AB", "AAA", "AAB", "AAAA", "eyJhbGciOiJSUzI1NiJ9", "_-_-", "c2ln", "c2lnbg", "c2lnbh"} {
+		f.Add(s)
+	}
+	std := base64.RawURLEncoding.Strict()
+	f.Fuzz(func(t *testing.T, s string) {
+		if !isBase64URL(s) || strings.Contains(s, ".") {
+			return
+		}
+		want, stdErr := std.DecodeString(s)
+		n := decodedLen(len(s))
+		if n < 0 {
+			if stdErr == nil {
+				t.Fatalf("%q: refused for its length, std decodes %x", s, want)
+			}
+			return
+		}
+		got := make([]byte, n)
+		ok := decodeSegment(got, s)
+		if ok != (stdErr == nil) {
+			t.Fatalf("%q: ok %v, std error %v", s, ok, stdErr)
+		}
+		if ok && !bytes.Equal(got, want) {
+			t.Fatalf("%q: %x, std %x", s, got, want)
+		}
+	})
 }

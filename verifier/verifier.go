@@ -8,7 +8,9 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Key is a parsed, validated public key (made by jwkscache from a JWKS).
@@ -25,14 +27,19 @@ type Key struct {
 	DER []byte
 }
 
-// RSAKey is an RSA public key as a JWK gives it. It is kept as bytes, and
-// a *rsa.PublicKey made for each verification, because a *big.Int anywhere
-// in the filter's state keeps math/big's decimal formatting (reachable
-// through reflection) in the Wasm module: 0.2 MB, and a fifth of a second
-// of every Envoy start, for a microsecond per signature.
+// RSAKey is an RSA public key as a JWK gives it. The *rsa.PublicKey is
+// made on its first verification and kept: the Wasm build's crypto/rsa
+// keeps its Montgomery precomputation in it (cmd/wasmbuild's patch), which
+// would otherwise be redone for every signature.
 type RSAKey struct {
 	N []byte // the modulus, big-endian, without leading zeros
 	E int    // the public exponent
+
+	// pub is the *rsa.PublicKey, held as an unsafe.Pointer because a
+	// *big.Int reachable from the filter's types keeps math/big's decimal
+	// formatting (reachable through reflection) in the Wasm module: 0.2 MB,
+	// and a fifth of a second of every Envoy start.
+	pub unsafe.Pointer
 }
 
 // BitLen is the size of the modulus in bits.
@@ -210,7 +217,12 @@ func quoteBounded(s string) string {
 	return strconv.Quote(s)
 }
 
-// publicKey is k for crypto/rsa.
+// publicKey is k for crypto/rsa, made once.
 func (k *RSAKey) publicKey() *rsa.PublicKey {
-	return &rsa.PublicKey{N: new(big.Int).SetBytes(k.N), E: k.E}
+	if p := atomic.LoadPointer(&k.pub); p != nil {
+		return (*rsa.PublicKey)(p)
+	}
+	p := &rsa.PublicKey{N: new(big.Int).SetBytes(k.N), E: k.E}
+	atomic.StorePointer(&k.pub, unsafe.Pointer(p))
+	return p
 }

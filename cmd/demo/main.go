@@ -1,11 +1,13 @@
 // Command demo is `make run`: Envoy with the repository's envoy.yaml and the
 // built filter, between a demo token issuer (127.0.0.1:8082) and an echo
 // upstream (127.0.0.1:8081). It prints curl lines, one with a fresh valid
-// token and one without, and runs until Ctrl-C.
+// token, one without, and one the token's scope does not allow (403), and
+// runs until Ctrl-C.
 //
 // It reads the listener, admin port, issuer and audience from envoy.yaml and
 // writes nothing to the repository. Envoy comes from $ENVOY_PATH, else from
-// scripts/ensure-envoy.sh, and runs through func-e's Go API.
+// scripts/ensure-envoy.sh, and runs through internal/envoyproc (func-e's Go
+// API), as in the benchmark.
 package main
 
 import (
@@ -20,17 +22,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	funce "github.com/tetratelabs/func-e"
-	"github.com/tetratelabs/func-e/api"
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgejwt/edgejwt/internal/devservers"
-	"github.com/edgejwt/edgejwt/internal/envoyadmin"
+	"github.com/edgejwt/edgejwt/internal/envoyproc"
 )
 
 const (
@@ -93,42 +92,36 @@ func run(configName string, concurrency int) error {
 	}
 	defer echo.Close()
 
-	home, err := os.MkdirTemp("", "edgejwt-demo-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(home)
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	envoyCtx, cancelEnvoy := context.WithCancel(context.Background())
-	defer cancelEnvoy()
-	baseID := os.Getpid() % 1_000_000
-	// Envoy leaves its hot-restart shared memory behind even on a clean exit.
-	defer os.Remove(fmt.Sprintf("/dev/shm/envoy_shared_memory_%d", baseID*10))
-	done := make(chan error, 1)
-	go func() {
-		done <- funce.Run(envoyCtx, []string{
-			"-c", configName,
-			"--concurrency", strconv.Itoa(concurrency),
-			"--base-id", strconv.Itoa(baseID),
-			"--log-level", "warning",
-			"--component-log-level", "wasm:info",
-		},
-			api.EnvoyPath(envoyPath),
-			api.HomeDir(home),
-			api.Out(io.Discard),
-			api.EnvoyOut(os.Stderr),
-			api.EnvoyErr(os.Stderr),
-		)
-	}()
-
 	admin := fmt.Sprintf("http://127.0.0.1:%d", cfg.adminPort)
 	listener := fmt.Sprintf("http://127.0.0.1:%d", cfg.listenPort)
 	fmt.Fprintf(os.Stderr, "demo: starting %s with %s (compiling the filter takes a few seconds)\n", envoyPath, configName)
-	if err := awaitReady(ctx, admin, done); err != nil {
-		cancelEnvoy()
+	envoy, err := envoyproc.Start(envoyproc.Options{
+		EnvoyPath:         envoyPath,
+		ConfigPath:        configName,
+		AdminURL:          admin,
+		Listener:          fmt.Sprintf("127.0.0.1:%d", cfg.listenPort),
+		Concurrency:       concurrency,
+		BaseID:            os.Getpid() % 1_000_000,
+		LogLevel:          "warning",
+		ComponentLogLevel: "wasm:info",
+		Log:               os.Stderr,
+		StopTimeout:       stopTimeout,
+	})
+	if err != nil {
 		return err
+	}
+	defer envoy.Stop()
+	ready := make(chan error, 1)
+	go func() { ready <- envoy.AwaitReady(readyTimeout) }()
+	select {
+	case err := <-ready:
+		if err != nil {
+			return err
+		}
+	case <-ctx.Done():
+		return nil
 	}
 
 	tok, err := issuer.Mint(demoClaims(issuer, cfg.audience))
@@ -140,7 +133,7 @@ func run(configName string, concurrency int) error {
 	fmt.Printf(`
 edgejwt demo: Envoy %s (admin %s) -> upstream %s; issuer %s
 
-A request with a valid token (sub demo-user, roles admin,reader; expires %s):
+A request with a valid token (sub demo-user, roles admin,reader, scope %q; expires %s):
 the upstream echoes the x-jwt-* headers the filter added, and no Authorization.
 
   curl -i -H 'Authorization: Bearer %s' %s/hello
@@ -149,74 +142,60 @@ Without a token (401 No token provided):
 
   curl -i %s/hello
 
+The same token writing an order (403 insufficient_scope: envoy.yaml's rule asks for
+scope orders:write, which the token does not have; docs/authorization.md):
+
+  curl -i -X POST -H 'Authorization: Bearer %s' %s/orders
+
 Ctrl-C stops everything.
-`, listener, admin, echo.URL(), issuer.Name, time.Now().Add(tokenTTL).Format("15:04:05"), tok, listener, listener)
+`, listener, admin, echo.URL(), issuer.Name, demoScope, time.Now().Add(tokenTTL).Format("15:04:05"), tok, listener, listener, tok, listener)
 
 	select {
-	case err := <-done:
-		return fmt.Errorf("envoy exited: %v", err)
+	case <-envoy.Done():
+		return fmt.Errorf("envoy exited: %v", envoy.Err())
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(os.Stderr, "\ndemo: stopping")
-	envoyadmin.Quit(admin)
-	select {
-	case <-done:
-	case <-time.After(stopTimeout):
-		cancelEnvoy()
-		<-done
-	}
-	return nil
+	return envoy.Stop()
 }
+
+// demoScope is the scope of the printed token: it may read orders, not
+// write them (envoy.yaml's rule for POST /orders asks for orders:write).
+const demoScope = "orders:read profile"
 
 // demoClaims are the claims of the printed token.
 func demoClaims(iss *devservers.Issuer, audience string) devservers.Claims {
 	c := iss.StandardClaims("demo-user", audience, tokenTTL)
 	c["roles"] = []string{"admin", "reader"}
+	c["scope"] = demoScope
 	return c
 }
 
-// selfCheck sends the token once and reports the answer, so a broken setup
-// shows before anyone copies a curl line. The first request also waits for
-// the filter's first JWKS fetch.
+// selfCheck sends the token once, and once to write an order, and reports
+// the answers, so a broken setup shows before anyone copies a curl line.
+// The first request also waits for the filter's first JWKS fetch.
 func selfCheck(listener, tok string) {
-	req, err := http.NewRequest(http.MethodGet, listener+"/hello", nil)
-	if err != nil {
-		return
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "demo: self-check request failed: %v\n", err)
-		return
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(os.Stderr, "demo: self-check: %s %s\n", resp.Status, body)
-		return
-	}
-	fmt.Fprintf(os.Stderr, "demo: self-check: a valid token gets %s\n", resp.Status)
-}
-
-// awaitReady polls the admin /ready endpoint until Envoy is LIVE.
-func awaitReady(ctx context.Context, admin string, done <-chan error) error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.After(readyTimeout)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			return fmt.Errorf("envoy exited before it was ready: %v", err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline:
-			return fmt.Errorf("envoy not ready after %v", readyTimeout)
-		case <-tick.C:
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{{http.MethodGet, "/hello", http.StatusOK}, {http.MethodPost, "/orders", http.StatusForbidden}} {
+		req, err := http.NewRequest(c.method, listener+c.path, nil)
+		if err != nil {
+			return
 		}
-		if envoyadmin.Ready(client, admin, "") {
-			return nil
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "demo: self-check request failed: %v\n", err)
+			return
 		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			fmt.Fprintf(os.Stderr, "demo: self-check: %s %s: %s %s, want %d\n", c.method, c.path, resp.Status, body, c.want)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "demo: self-check: the token gets %s for %s %s\n", resp.Status, c.method, c.path)
 	}
 }
 

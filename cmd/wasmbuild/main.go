@@ -138,7 +138,7 @@ func build(out, pkg string, tags []string, runtimePatch bool) error {
 	args := []string{"build", "-modfile=" + modfile, "-tags", strings.Join(tags, ","),
 		"-buildmode=c-shared", "-trimpath",
 		"-ldflags=-X " + gjsonModule + ".disableModifiers=true"}
-	std := []patch{cryptoRSAErrorf}
+	std := []patch{cryptoRSA, mathBigScan}
 	if runtimePatch {
 		std = append(std, runtimeNetpoll)
 	}

@@ -24,7 +24,8 @@ func TestPatchesApply(t *testing.T) {
 		root string
 	}{
 		{runtimeNetpoll, filepath.Join(strings.TrimSpace(string(goroot)), "src")},
-		{cryptoRSAErrorf, filepath.Join(strings.TrimSpace(string(goroot)), "src")},
+		{cryptoRSA, filepath.Join(strings.TrimSpace(string(goroot)), "src")},
+		{mathBigScan, filepath.Join(strings.TrimSpace(string(goroot)), "src")},
 		{gjsonModifiers, gjson},
 	} {
 		t.Run(tc.p.name, func(t *testing.T) {

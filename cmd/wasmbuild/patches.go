@@ -79,26 +79,101 @@ var gjsonModifiers = patch{
 	}},
 }
 
-// cryptoRSAErrorf keeps fmt out of the module.
+// cryptoRSA makes two changes to crypto/rsa, in one file.
 //
-// crypto/rsa builds one error, for keys under 1024 bits, with fmt.Errorf,
-// and every signature check reaches that function. Through it the whole of
-// fmt stays in the module, with reflection-based printing, fmtsort and
-// reflect's method calls: 0.3 MB, a tenth of what Envoy compiles at start
-// for the RSA-only build. The filter refuses keys under 2048 bits when it
-// reads them, so the error never happens here; the patch builds the very
-// same text with strconv.Itoa instead.
-var cryptoRSAErrorf = patch{
-	name: "crypto/rsa without fmt",
+// It keeps fmt out of the module. crypto/rsa builds one error, for keys
+// under 1024 bits, with fmt.Errorf, and every signature check reaches that
+// function. Through it the whole of fmt stays in the module, with
+// reflection-based printing, fmtsort and reflect's method calls: 0.3 MB, a
+// tenth of what Envoy compiles at start for the RSA-only build. The filter
+// refuses keys under 2048 bits when it reads them, so the error never
+// happens here; the patch builds the very same text with strconv.Itoa.
+//
+// And it keeps a public key's precomputation. Every verification turns
+// the *PublicKey into the FIPS module's key, and bigmod.NewModulus
+// computes R*R mod N for Montgomery multiplication each time: about a
+// fifth of an RS256 verification natively and more inside Wasm, where
+// 64-bit multiplies are emulated. The filter verifies many tokens with the
+// same few keys, so the patch remembers the FIPS key in the PublicKey on
+// first use, as crypto/rsa already does for a PrivateKey (Precomputed).
+// The FIPS key is immutable, and N and E of a PublicKey the filter holds
+// never change after it is made (verifier.RSAKey makes it once per key).
+var cryptoRSA = patch{
+	name: "crypto/rsa without fmt, with public key precomputation",
 	file: "crypto/rsa/rsa.go",
 	reviewed: []string{
 		"648123c00aa7c017facd2e5a8d5c207b6fdd3534a088bda64307a633809c14f0", // go1.26.8
 	},
 	edits: []edit{
-		{old: "\t\"fmt\"\n", new: "\t\"strconv\"\n"},
+		{old: "\t\"fmt\"\n", new: "\t\"strconv\"\n\t\"sync/atomic\"\n"},
 		{
 			old: `return fmt.Errorf("crypto/rsa: %d-bit keys are insecure (see https://go.dev/pkg/crypto/rsa#hdr-Minimum_key_size)", size)`,
 			new: `return errors.New("crypto/rsa: " + strconv.Itoa(size) + "-bit keys are insecure (see https://go.dev/pkg/crypto/rsa#hdr-Minimum_key_size)")`,
+		},
+		{
+			old: `type PublicKey struct {
+	N *big.Int // modulus
+	E int      // public exponent
+}
+`,
+			new: `type PublicKey struct {
+	N *big.Int // modulus
+	E int      // public exponent
+
+	// edgejwt build patch (cmd/wasmbuild): the FIPS module's key, made on
+	// first use; N and E must not change after that.
+	fips atomic.Pointer[rsa.PublicKey]
+}
+`,
+		},
+		{
+			old: `func fipsPublicKey(pub *PublicKey) (*rsa.PublicKey, error) {
+	N, err := bigmod.NewModulus(pub.N.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return &rsa.PublicKey{N: N, E: pub.E}, nil
+}
+`,
+			new: `func fipsPublicKey(pub *PublicKey) (*rsa.PublicKey, error) {
+	if k := pub.fips.Load(); k != nil {
+		return k, nil
+	}
+	N, err := bigmod.NewModulus(pub.N.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	k := &rsa.PublicKey{N: N, E: pub.E}
+	pub.fips.Store(k)
+	return k, nil
+}
+`,
+		},
+	},
+}
+
+// mathBigScan keeps fmt out of the default build.
+//
+// math/big formats one panic message, for a number base outside 2..62,
+// with fmt.Sprintf, in the code that reads numbers from text. crypto/elliptic
+// reads the P-224 parameters that way when it sets up its curves (the
+// filter uses P-256, P-384 and P-521 for ES256/384/512), so the message
+// kept the whole of fmt in the module, and with it *big.Int's Format
+// method, which encoding/asn1's reflection keeps reachable once fmt is
+// there: about 0.2 MB of what Envoy compiles at every start. The base is a
+// constant in every call the filter reaches; the patch builds the same
+// text with strconv.Itoa.
+var mathBigScan = patch{
+	name: "math/big without fmt",
+	file: "math/big/natconv.go",
+	reviewed: []string{
+		"a5ba99ff1e8e0fee8ff50958a0360ad0516eee7b7208d965e10f9b99e0289820", // go1.26.8
+	},
+	edits: []edit{
+		{old: "\t\"fmt\"\n", new: "\t\"strconv\"\n"},
+		{
+			old: `panic(fmt.Sprintf("invalid number base %d", base))`,
+			new: `panic("invalid number base " + strconv.Itoa(base))`,
 		},
 	},
 }

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 	extensionsv1alpha1 "istio.io/api/extensions/v1alpha1"
 	networkingv1 "istio.io/api/networking/v1"
+	securityv1 "istio.io/api/security/v1"
 	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
@@ -219,6 +220,11 @@ func decodeSpec(obj *unstructured.Unstructured) (proto.Message, error) {
 		msg = &networkingv1.ServiceEntry{}
 	case "DestinationRule":
 		msg = &networkingv1.DestinationRule{}
+	// The Istio side of docs/authorization.md's side-by-side.
+	case "RequestAuthentication":
+		msg = &securityv1.RequestAuthentication{}
+	case "AuthorizationPolicy":
+		msg = &securityv1.AuthorizationPolicy{}
 	default:
 		return nil, fmt.Errorf("kind %s: not one this folder deploys", obj.GetKind())
 	}
@@ -633,11 +639,12 @@ func TestPluginConfigThroughIstio(t *testing.T) {
 var yamlBlock = regexp.MustCompile("(?ms)^```ya?ml\\s*\\n(.*?)^```")
 
 // TestDocumentedManifestsValid validates the Istio objects shown in the
-// README exactly as the manifests: snippets must work when pasted.
+// README, and the Istio policy docs/authorization.md compares with its
+// own, exactly as the manifests: snippets must work when pasted.
 func TestDocumentedManifestsValid(t *testing.T) {
 	crds := loadCRDs(t)
 	checked := 0
-	for _, doc := range []string{"../../README.md"} {
+	for _, doc := range []string{"../../README.md", "../../docs/authorization.md"} {
 		b, err := os.ReadFile(doc)
 		if err != nil {
 			t.Fatal(err)
@@ -655,8 +662,8 @@ func TestDocumentedManifestsValid(t *testing.T) {
 		}
 	}
 	t.Logf("%d documented Istio objects checked", checked)
-	if checked < 2 {
-		t.Errorf("only %d Istio objects found in the README: the snippets went missing", checked)
+	if checked < 4 {
+		t.Errorf("only %d Istio objects found in the README and docs/authorization.md: the snippets went missing", checked)
 	}
 }
 

@@ -17,6 +17,10 @@ type Fault struct {
 	Delay  time.Duration // before answering
 	Status int           // answer this status instead of 200
 	Body   []byte        // answer this body instead of the key set
+	// Stale, with Delay, answers the key set as it was when the request
+	// arrived: a slow endpoint whose answer misses a key published while
+	// it is on its way.
+	Stale bool
 }
 
 func (f *Fault) serve(w http.ResponseWriter, r *http.Request) bool {

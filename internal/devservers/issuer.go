@@ -149,10 +149,14 @@ func (iss *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "jwks unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	if f := iss.fault.Load(); f != nil && f.serve(w, r) {
+	jwks := *iss.jwks.Load()
+	f := iss.fault.Load()
+	if f != nil && f.serve(w, r) {
 		return
 	}
-	jwks := *iss.jwks.Load()
+	if f == nil || !f.Stale {
+		jwks = *iss.jwks.Load()
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(jwks)))
 	_, _ = w.Write(jwks)

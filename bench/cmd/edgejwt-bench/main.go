@@ -12,6 +12,9 @@
 //	(p)  (c) with DPoP required: DPoP-bound tokens, a fresh ES256 proof on
 //	     every request (RFC 9449), and (p2) the same with "hostCrypto": true,
 //	(r)  (c)'s configuration with the RSA-only build (build/edgejwt-rsa.wasm),
+//	(z0) (c) with one request rule (every path requires a token),
+//	(z)  (z0)'s rule with three claim conditions (docs/authorization.md):
+//	     (z) against (z0) is the cost of conditions,
 //	(d)  a Node service (Koa, jsonwebtoken, jwks-rsa; bench/node) that
 //	     verifies tokens itself, as the seed's Koa backend does,
 //
@@ -92,6 +95,9 @@ type bench struct {
 	fpRepeats     int
 	fpLoad        time.Duration
 
+	// instrN > 0 runs the instruction phase alone (instructions.go).
+	instrN int
+
 	issuer        *devservers.Issuer
 	dpop          *dpopTokens // for (p) and (p2); nil without them
 	repeatedToken string
@@ -130,7 +136,7 @@ func main() {
 	connections := flag.Int("connections", 16, "concurrent connections (wrk -c)")
 	threads := flag.Int("threads", 1, "wrk threads (wrk -t)")
 	freshTokens := flag.Int("fresh-tokens", 60000, "distinct tokens minted for the fresh-token workload; a run that sends more starts again at the first")
-	flag.StringVar(&o.setups, "setups", defaultSetups, "setups to run, from a (no auth), b (jwt_authn as configured by default: no token cache), b2 (jwt_authn with its token cache), n (no-op Go Wasm filter), c (edgejwt), c2 (edgejwt with hostCrypto), p (edgejwt, DPoP with ES256 proofs), p2 (p with hostCrypto), r (edgejwt, RSA-only build), d (node); variants always run")
+	flag.StringVar(&o.setups, "setups", defaultSetups, "setups to run, from a (no auth), b (jwt_authn as configured by default: no token cache), b2 (jwt_authn with its token cache), n (no-op Go Wasm filter), c (edgejwt), c2 (edgejwt with hostCrypto), p (edgejwt, DPoP with ES256 proofs), p2 (p with hostCrypto), r (edgejwt, RSA-only build), z0 (edgejwt, one request rule), z (z0 with 3 claim conditions), d (node); variants always run")
 	modes := flag.String("upstream-modes", "go,direct", "upstream modes of the Envoy setups: go (route to the Go upstream), direct (route answered by Envoy's direct_response); (d) runs once whatever they are")
 	flag.StringVar(&o.extra, "filter-config-extra", os.Getenv("BENCH_FILTER_EXTRA"), `JSON object merged into jwtRules[0] of (c), (c2) and (r); members under "_top" go to the top level; null deletes a member (default $BENCH_FILTER_EXTRA)`)
 	var variants variantFlag
@@ -145,10 +151,11 @@ func main() {
 	noPin := flag.Bool("no-pin", false, "do not pin processes to CPUs with taskset")
 	serverCPU := flag.Int("server-cpu", 0, "CPU of the server under test (Envoy, Node)")
 	loadCPU := flag.Int("load-cpu", 1, "CPU of wrk, the upstream, the issuer and this program")
-	fpSetups := flag.String("footprint-setups", "a,b,n,c,c-keep,r", "setups of the footprint phase (start-up CPU and memory), from a, b, b2, n, c, c2, r, c-keep (c without memory_allocator_manager); empty: no footprint phase")
+	fpSetups := flag.String("footprint-setups", "a,b,n,c,c-keep,r", "setups of the footprint phase (start-up CPU and memory), from a, b, b2, n, c, c2, r, z0, z, c-keep (c without memory_allocator_manager); empty: no footprint phase")
 	fpConc := flag.String("footprint-concurrency", "1,4", "Envoy --concurrency values of the footprint phase")
 	fpRepeats := flag.Int("footprint-repeats", 3, "starts of each footprint setup and concurrency (V8's compile time is noisy: the median and range are reported)")
 	fpLoad := flag.Duration("footprint-load", 8*time.Second, "load run (repeated token, direct mode) after which the footprint phase reads RSS and peak RSS")
+	instrN := flag.Int("instructions", 0, "instead of the throughput and footprint phases, count Envoy's instructions per request under valgrind's callgrind: this many requests of each workload, one at a time, for each Envoy setup of -setups in the direct mode (make bench-instructions)")
 	flag.Parse()
 
 	if *upstream != "" {
@@ -172,6 +179,7 @@ func main() {
 		loadCPU:     *loadCPU,
 		fpRepeats:   *fpRepeats,
 		fpLoad:      *fpLoad,
+		instrN:      *instrN,
 	}
 	err := b.parseModes(*modes)
 	if err == nil {
@@ -213,7 +221,7 @@ func (b *bench) parseFootprint(setups, conc string) error {
 	for _, id := range splitList(setups) {
 		sp, ok := builtinSpecs[id]
 		if !ok || sp.Kind == kindNode {
-			return fmt.Errorf("-footprint-setups: %q is not an Envoy setup (a, b, b2, n, c, c2, r, c-keep)", id)
+			return fmt.Errorf("-footprint-setups: %q is not an Envoy setup (a, b, b2, n, c, c2, r, z0, z, c-keep)", id)
 		}
 		if !slices.Contains(b.fpSetups, id) {
 			b.fpSetups = append(b.fpSetups, id)
@@ -255,6 +263,9 @@ func (b *bench) run(o options) error {
 		return err
 	}
 	fpSpecs := b.footprintSpecs(o.extra)
+	if b.instrN > 0 {
+		fpSpecs = nil
+	}
 	if err := b.findTools(append(append([]setupSpec(nil), specs...), fpSpecs...)); err != nil {
 		return err
 	}
@@ -294,6 +305,10 @@ func (b *bench) run(o options) error {
 	}
 	if err := b.applyExtras(fpSpecs, o.extra, nil); err != nil {
 		return err
+	}
+
+	if b.instrN > 0 {
+		return b.runInstructions(specs, start)
 	}
 
 	if b.pin {

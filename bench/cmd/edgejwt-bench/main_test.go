@@ -8,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgejwt/edgejwt/authn"
+	"github.com/edgejwt/edgejwt/config"
 	"github.com/edgejwt/edgejwt/internal/devservers"
+	"github.com/edgejwt/edgejwt/jwkscache"
+	"github.com/edgejwt/edgejwt/verifier"
 )
 
 func TestApplyExtras(t *testing.T) {
@@ -171,5 +175,49 @@ func TestFormatting(t *testing.T) {
 	tb.print(&sb)
 	if want := "  a     1  x\n  bbb  22\n"; sb.String() != want {
 		t.Errorf("table:\n%q\nwant\n%q", sb.String(), want)
+	}
+}
+
+// TestConditionSetups: (z0) and (z) are configurations the filter accepts,
+// (c)'s with one request rule, (z)'s with three claim conditions, and
+// the benchmark's tokens meet them.
+func TestConditionSetups(t *testing.T) {
+	iss, err := devservers.NewIssuer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bench{issuer: iss}
+	specs, err := b.specs("c,z0,z", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.applyExtras(specs, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	keys, _, err := jwkscache.Parse(iss.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.freshTokens, b.tmp = 1, t.TempDir()
+	if err := b.mintTokens(); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{-1, 0, 3} {
+		sp := specs[i]
+		cfg, err := config.Parse([]byte(sp.FilterConfig))
+		if err != nil {
+			t.Fatalf("%s: %v", sp.ID, err)
+		}
+		if n := len(cfg.RequestRules); want < 0 && n != 0 || want >= 0 && (n != 1 || len(cfg.RequestRules[0].Claims) != want) {
+			t.Fatalf("%s: rules %+v", sp.ID, cfg.RequestRules)
+		}
+		a, err := authn.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := [][2]string{{":method", "GET"}, {":path", benchPath}, {"authorization", "Bearer " + b.repeatedToken}}
+		if d := a.Authenticate(h, func(int) verifier.KeySource { return keys }); d.Outcome != authn.Allow {
+			t.Errorf("%s: the repeated token is refused: %v", sp.ID, d.Err)
+		}
 	}
 }

@@ -48,6 +48,7 @@ type envoyStart struct {
 	mode        string
 	concurrency int           // --concurrency; 0 means 1
 	poll        time.Duration // how often /ready is polled; 0: 50ms
+	prefix      []string      // a command Envoy runs through (valgrind), after taskset
 }
 
 // startEnvoy writes the setup's configuration and runs Envoy through
@@ -89,6 +90,7 @@ func (b *bench) startEnvoy(p envoyStart) (*server, error) {
 		// from its start.
 		o.Prefix = []string{"taskset", "-c", strconv.Itoa(b.serverCPU)}
 	}
+	o.Prefix = append(o.Prefix, p.prefix...)
 	t0 := time.Now()
 	e, err := envoyproc.Start(o)
 	if err != nil {

@@ -46,7 +46,7 @@ const (
 
 // setupSpec is one server configuration to measure.
 type setupSpec struct {
-	ID           string `json:"id"` // a, b, b2, n, c, c2, p, p2, r, d or a variant's name
+	ID           string `json:"id"` // a, b, b2, n, c, c2, p, p2, r, z0, z, d or a variant's name
 	Name         string `json:"name"`
 	Kind         string `json:"kind"`
 	Module       string `json:"module,omitempty"`        // Wasm setups: default, rsa or noop
@@ -71,7 +71,23 @@ type setupSpec struct {
 }
 
 // defaultSetups is -setups' default: every setup.
-const defaultSetups = "a,b,b2,n,c,c2,p,p2,r,d"
+const defaultSetups = "a,b,b2,n,c,c2,p,p2,r,z0,z,d"
+
+// benchRule is the request rule of (z0) and (z): every path, a token
+// required. (z) adds three claim conditions that the benchmark's tokens
+// meet (a role in an array, a string equality, a string prefix), so that
+// (z) against (z0) is the cost of conditions on the request path.
+func benchRule(conditions bool) map[string]any {
+	r := map[string]any{"match": map[string]any{"prefix": "/"}, "requirement": "required"}
+	if conditions {
+		r["claims"] = []any{
+			map[string]any{"claim": "roles", "anyOf": []string{"reader"}},
+			map[string]any{"claim": "aud", "equals": audience},
+			map[string]any{"claim": "iss", "string": map[string]any{"prefix": "http://"}},
+		}
+	}
+	return map[string]any{"rules": []any{r}}
+}
 
 // builtinSpecs are the setups -setups chooses from.
 var builtinSpecs = map[string]setupSpec{
@@ -89,6 +105,13 @@ var builtinSpecs = map[string]setupSpec{
 	"p2": {ID: "p2", Name: "Envoy + edgejwt, DPoP (ES256 proofs), hostCrypto", Kind: kindEdgejwt, Module: moduleDefault, takesExtra: true,
 		DPoP: true, ruleExtra: dpopRule(), topExtra: map[string]any{"hostCrypto": true}},
 	"r": {ID: "r", Name: "Envoy + edgejwt RSA-only build", Kind: kindEdgejwt, Module: moduleRSA, takesExtra: true},
+	// z0 is (c) with one request rule (every path, a token required); z is
+	// z0's rule with three claim conditions: z against z0 is what
+	// conditions cost.
+	"z0": {ID: "z0", Name: "Envoy + edgejwt, one rule", Kind: kindEdgejwt, Module: moduleDefault, takesExtra: true,
+		topExtra: benchRule(false)},
+	"z": {ID: "z", Name: "Envoy + edgejwt, rule + 3 conditions", Kind: kindEdgejwt, Module: moduleDefault, takesExtra: true,
+		topExtra: benchRule(true)},
 	// c-keep is (c) without envoy.yaml's memory_allocator_manager: what
 	// that setting is worth (footprint phase only).
 	"c-keep": {ID: "c-keep", Name: "Envoy + edgejwt, no memory_allocator_manager", Kind: kindEdgejwt, Module: moduleDefault,
@@ -119,7 +142,7 @@ func (b *bench) specs(list, extra string, variants []string) ([]setupSpec, error
 	for _, id := range splitList(list) {
 		sp, ok := builtinSpecs[id]
 		if !ok {
-			return nil, fmt.Errorf("-setups: unknown setup %q (a, b, b2, n, c, c2, p, p2, r, d)", id)
+			return nil, fmt.Errorf("-setups: unknown setup %q (a, b, b2, n, c, c2, p, p2, r, z0, z, d)", id)
 		}
 		if seen[id] {
 			continue
@@ -134,7 +157,7 @@ func (b *bench) specs(list, extra string, variants []string) ([]setupSpec, error
 		name, js, ok := strings.Cut(v, "=")
 		name = strings.TrimSpace(name)
 		if _, builtin := builtinSpecs[name]; !ok || name == "" || seen[name] || builtin || strings.ContainsAny(name, " /,") {
-			return nil, fmt.Errorf("-variant %q: want NAME=JSON with a new NAME (not one of a, b, b2, n, c, c2, p, p2, r, d)", v)
+			return nil, fmt.Errorf("-variant %q: want NAME=JSON with a new NAME (not one of a, b, b2, n, c, c2, p, p2, r, z0, z, d)", v)
 		}
 		seen[name] = true
 		specs = append(specs, setupSpec{ID: name, Name: "Envoy + edgejwt " + js, Kind: kindEdgejwt, Module: moduleDefault, Variant: js})

@@ -15,7 +15,13 @@ import (
 // Wasm modules of the setups exist.
 func (b *bench) findTools(specs []setupSpec) error {
 	var err error
-	if b.wrkPath, err = exec.LookPath("wrk"); err != nil {
+	if b.instrN > 0 {
+		for _, tool := range []string{"valgrind", "callgrind_control", "callgrind_annotate"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				return errors.New(tool + " not found (Debian: apt-get install -y valgrind; `make bench-instructions` does it when run as root)")
+			}
+		}
+	} else if b.wrkPath, err = exec.LookPath("wrk"); err != nil {
 		return errors.New("wrk not found (Debian: apt-get install -y wrk; `make bench` does it when run as root)")
 	}
 	if hasEnvoy(specs) {
