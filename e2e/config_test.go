@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgejwt/edgejwt/internal/devservers"
+	"github.com/edgejwt/edgejwt/internal/envoyproc"
 )
 
 // TestBadConfiguration: a filter configuration the README says must stop the
@@ -121,15 +122,15 @@ func expectRefusedAtStart(t *testing.T, wasm string, rule func(map[string]any), 
 	}
 }
 
-// awaitExitOrServe waits until Envoy exits (returning funce.Run's error) or
+// awaitExitOrServe waits until Envoy exits (returning func-e's error) or
 // its listener serves, for at most timeout.
 func awaitExitOrServe(e *envoyProc, timeout time.Duration) (exited bool, runErr error, serving bool) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if exited, err := e.exited(100 * time.Millisecond); exited {
+		if exited, err := e.Exited(100 * time.Millisecond); exited {
 			return true, err, false
 		}
-		if e.awaitReady(0) == nil {
+		if e.AwaitReady(0) == nil {
 			return false, nil, true
 		}
 	}
@@ -164,7 +165,7 @@ func TestRepoEnvoyYAML(t *testing.T) {
 	cmd := exec.Command(envoyPath, "--mode", "validate", "-c", cfg,
 		"--base-id", strconv.Itoa(baseID), "--component-log-level", "wasm:debug")
 	out, err := cmd.CombinedOutput()
-	removeSharedMemory(baseID)
+	_ = os.Remove(envoyproc.SharedMemoryPath(baseID))
 	if err != nil {
 		t.Fatalf("envoy --mode validate envoy.yaml: %v\n%s", err, out)
 	}

@@ -3,14 +3,11 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,11 +15,8 @@ import (
 	"text/template"
 	"time"
 
-	funce "github.com/tetratelabs/func-e"
-	"github.com/tetratelabs/func-e/api"
-
 	"github.com/edgejwt/edgejwt/internal/devservers"
-	"github.com/edgejwt/edgejwt/internal/envoyadmin"
+	"github.com/edgejwt/edgejwt/internal/envoyproc"
 )
 
 const (
@@ -221,16 +215,14 @@ type envoyConfig struct {
 	WasmPath   string
 }
 
-// envoyProc is one running Envoy.
+// envoyProc is one running Envoy of a test, started through
+// internal/envoyproc (the launcher the benchmark and the demo use too).
 type envoyProc struct {
+	*envoyproc.Envoy
 	t         testing.TB
 	cfg       envoyConfig
 	baseID    int
 	log       *syncBuffer
-	cancel    context.CancelFunc
-	done      chan struct{} // closed when funce.Run has returned
-	err       error         // funce.Run's result, set before done closes
-	stopOnce  sync.Once
 	adminBase string
 	listener  string // http://127.0.0.1:port
 }
@@ -292,31 +284,26 @@ func launchEnvoy(t testing.TB, cfg envoyConfig) *envoyProc {
 		cfg:       cfg,
 		baseID:    nextBaseID(),
 		log:       &syncBuffer{},
-		done:      make(chan struct{}),
 		adminBase: fmt.Sprintf("http://127.0.0.1:%d", cfg.AdminPort),
 		listener:  fmt.Sprintf("http://127.0.0.1:%d", cfg.ListenPort),
 	}
-	args := []string{
-		"-c", cfgPath,
-		"--concurrency", strconv.Itoa(cfg.Concurrency),
-		"--base-id", strconv.Itoa(e.baseID),
-		"--component-log-level", "wasm:debug",
+	e.Envoy, err = envoyproc.Start(envoyproc.Options{
+		EnvoyPath:         envoyPath,
+		ConfigPath:        cfgPath,
+		AdminURL:          e.adminBase,
+		Listener:          fmt.Sprintf("127.0.0.1:%d", cfg.ListenPort),
+		Concurrency:       cfg.Concurrency,
+		BaseID:            e.baseID,
+		ComponentLogLevel: "wasm:debug",
+		Log:               e.log,
+		Dir:               dir,
+		StopTimeout:       stopTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
-	go func() {
-		defer close(e.done)
-		e.err = funce.Run(ctx, args,
-			api.EnvoyPath(envoyPath),
-			api.HomeDir(filepath.Join(dir, "func-e")),
-			api.Out(e.log),
-			api.EnvoyOut(e.log),
-			api.EnvoyErr(e.log),
-		)
-	}()
 	t.Cleanup(func() {
 		e.stop()
-		removeSharedMemory(e.baseID)
 		e.checkLog()
 	})
 	return e
@@ -330,56 +317,17 @@ func startEnvoy(t testing.TB, cfg envoyConfig) *envoyProc {
 	release := acquireStartSlot()
 	defer release()
 	e := launchEnvoy(t, cfg)
-	if err := e.awaitReady(readyTimeout); err != nil {
+	if err := e.AwaitReady(readyTimeout); err != nil {
 		t.Fatalf("envoy did not become ready: %v", err)
 	}
 	return e
 }
 
-// awaitReady waits until Envoy is LIVE with its listener bound.
-func (e *envoyProc) awaitReady(timeout time.Duration) error {
-	err := envoyadmin.AwaitReady(e.adminBase, fmt.Sprintf("127.0.0.1:%d", e.cfg.ListenPort), timeout, e.done)
-	if errors.Is(err, envoyadmin.ErrExited) {
-		return fmt.Errorf("%w: %v", err, e.err)
-	}
-	return err
-}
-
 // stop asks Envoy to quit through the admin API (a clean exit releases its
-// shared memory), then kills it if it lingers.
+// shared memory), kills it if it lingers, and fails the test then.
 func (e *envoyProc) stop() {
-	e.stopOnce.Do(func() {
-		select {
-		case <-e.done:
-			e.cancel()
-			return
-		default:
-		}
-		envoyadmin.Quit(e.adminBase)
-		select {
-		case <-e.done:
-		case <-time.After(stopTimeout):
-			e.t.Errorf("envoy did not quit within %v; killing it", stopTimeout)
-		}
-		e.cancel()
-		<-e.done
-	})
-}
-
-// removeSharedMemory deletes the hot-restart shared memory Envoy leaves in
-// /dev/shm for its base ID, even after a clean exit.
-func removeSharedMemory(baseID int) {
-	_ = os.Remove(fmt.Sprintf("/dev/shm/envoy_shared_memory_%d", baseID*10))
-}
-
-// exited waits up to timeout for Envoy to exit by itself and reports whether
-// it did, with funce.Run's error.
-func (e *envoyProc) exited(timeout time.Duration) (bool, error) {
-	select {
-	case <-e.done:
-		return true, e.err
-	case <-time.After(timeout):
-		return false, nil
+	if err := e.Stop(); err != nil {
+		e.t.Error(err)
 	}
 }
 

@@ -59,7 +59,7 @@ func TestTwoListenersOneVM(t *testing.T) {
 		JWKSClusters: []cluster{{Name: "jwks_0", Port: issA.port}, {Name: "jwks_1", Port: issB.port}},
 		Bootstrap:    second,
 	})
-	if err := envoyadmin.AwaitReady(e.adminBase, fmt.Sprintf("127.0.0.1:%d", port2), readyTimeout, e.done); err != nil {
+	if err := envoyadmin.AwaitReady(e.adminBase, fmt.Sprintf("127.0.0.1:%d", port2), readyTimeout, e.Done()); err != nil {
 		t.Fatalf("the second listener: %v", err)
 	}
 	first := &stack{echo: echo, envoy: e, client: newClient()}
