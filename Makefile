@@ -91,6 +91,8 @@ run: build
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@# The RSA-only build's packages and their tests (e2e runs the default build only).
+	$(GO) vet -tags $(RSA_ONLY_TAGS) $$($(GO) list ./... | grep -v /e2e$$)
 	$(GO) mod tidy -diff
 
 clean:
