@@ -2,12 +2,12 @@ package dpop
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"time"
 
+	"github.com/edgejwt/edgejwt/internal/hostrand"
 	"github.com/edgejwt/edgejwt/jwkscache"
 )
 
@@ -47,7 +47,7 @@ func NewNonces(store jwkscache.Store, lifetime time.Duration) (*Nonces, error) {
 		return n, nil
 	}
 	secret := make([]byte, sha256.Size)
-	if _, err := rand.Read(secret); err != nil {
+	if err := hostrand.Read(secret); err != nil {
 		return nil, err
 	}
 	// Two VMs may both find none and both write: the last one wins, and
