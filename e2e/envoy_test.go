@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -146,6 +147,9 @@ type envoyProc struct {
 	log       *syncBuffer
 	adminBase string
 	listener  string // http://127.0.0.1:port
+	// abandoned: the Envoy could not bind its ports and was started
+	// again; its log is not judged.
+	abandoned bool
 }
 
 var baseIDs atomic.Int64
@@ -236,11 +240,23 @@ func startEnvoy(t testing.TB, cfg envoyConfig) *envoyProc {
 	t.Helper()
 	release := acquireStartSlot()
 	defer release()
-	e := launchEnvoy(t, cfg)
-	if err := e.AwaitReady(readyTimeout); err != nil {
+	for attempt := 1; ; attempt++ {
+		e := launchEnvoy(t, cfg)
+		err := e.AwaitReady(readyTimeout)
+		if err == nil {
+			return e
+		}
+		// A port chosen free can still be taken by another process before
+		// Envoy binds it (other test processes share the machine): start
+		// again on new ports, and do not judge the abandoned Envoy's log.
+		if attempt < 3 && errors.Is(err, envoyproc.ErrExited) && strings.Contains(e.log.String(), "Address already in use") {
+			t.Logf("envoy could not bind a port (attempt %d): starting it again on other ports", attempt)
+			e.abandoned = true
+			e.stop()
+			continue
+		}
 		t.Fatalf("envoy did not become ready: %v", err)
 	}
-	return e
 }
 
 // stop asks Envoy to quit through the admin API (a clean exit releases its
@@ -287,6 +303,9 @@ func unexpectedLines(lines []string, expected *regexp.Regexp) []string {
 // failed test.
 func (e *envoyProc) checkLog() {
 	t := e.t
+	if e.abandoned {
+		return
+	}
 	log := e.log.String()
 	if !e.cfg.BadConfig && !e.cfg.ExpectWasmErrors {
 		if bad := unexpectedLines(troubleLines(log), e.cfg.ExpectedTrouble); len(bad) > 0 {
