@@ -13,9 +13,13 @@ SOAK      ?= 3m
 # exceeded" (golang/go#75804). `make fuzz` runs each fuzzer for FUZZ_LONG.
 FUZZTIME  ?= 50000x
 FUZZ_LONG ?= 10m
+# The end-to-end suite starts an Envoy per test (V8 compiles the module at
+# each start): on a busy 2-core machine it takes more than go test's default
+# 10 minutes.
+E2E_TIMEOUT ?= 30m
 # Packages whose tests run natively (everything but the Envoy end-to-end suite).
 UNIT_PKGS  = $(shell $(GO) list ./... | grep -v -e /e2e -e /wasmtest)
-FUZZ_TARGETS := ./verifier:FuzzParse ./verifier:FuzzDecodeSegment ./verifier:FuzzSegmentsJSON ./verifier:FuzzVerify ./jwkscache:FuzzParse ./authn:FuzzRequest ./authn:FuzzConditions ./hostcrypto:FuzzResult ./internal/httpuri:FuzzParse
+FUZZ_TARGETS := ./verifier:FuzzParse ./verifier:FuzzDecodeSegment ./verifier:FuzzSegmentsJSON ./verifier:FuzzVerify ./jwkscache:FuzzParse ./authn:FuzzRequest ./authn:FuzzConditions ./hostcrypto:FuzzResult ./internal/httpuri:FuzzParse ./dpop:FuzzParse
 
 .PHONY: build size build-crashtest envoy test unit platform istio-check fuzz-smoke fuzz e2e soak bench-go run check clean
 
@@ -82,7 +86,7 @@ fuzz:
 ## e2e: the end-to-end suite: real Envoy, the freshly built filter, a test issuer and upstream
 e2e: build build-crashtest
 	ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" EDGEJWT_WASM="$(CURDIR)/$(WASM)" EDGEJWT_RSA_WASM="$(CURDIR)/$(WASM_RSA)" \
-	  EDGEJWT_CRASHTEST_WASM="$(CURDIR)/$(CRASH_WASM)" $(GO) test -count=1 -v ./e2e/
+	  EDGEJWT_CRASHTEST_WASM="$(CURDIR)/$(CRASH_WASM)" $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./e2e/
 
 ## build-crashtest: the test-only build whose VM a request can crash (e2e TestVMCrashFailsClosed)
 build-crashtest:
@@ -108,6 +112,8 @@ run: build
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@# The RSA-only build's packages and their tests (e2e runs the default build only).
+	$(GO) vet -tags $(RSA_ONLY_TAGS) $$($(GO) list ./... | grep -v /e2e$$)
 	$(GO) mod tidy -diff
 	$(GO) -C platform vet ./...
 	$(GO) -C platform mod tidy -diff

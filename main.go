@@ -101,6 +101,9 @@ func (p *pluginContext) configure() error {
 	if err != nil {
 		return err
 	}
+	if err := senderConstraints(auth); err != nil {
+		return err
+	}
 	owner := newOwnerID()
 	p.cfg, p.auth = cfg, auth
 	for i, r := range cfg.Rules {

@@ -68,7 +68,8 @@ type Authenticator struct {
 	cache        *tokenCache  // nil when disabled
 	bypass       *requirement // CORS preflight
 	responses    *responses
-	policy       *policy // the request rules' claim conditions; nil without any
+	policy       *policy  // the request rules' claim conditions; nil without any
+	senders      *senders // sender constraints (binding.go); nil without any
 }
 
 type rule struct {
@@ -76,6 +77,7 @@ type rule struct {
 	cfg      config.Rule
 	verifier *verifier.Verifier
 	sources  []source // where this issuer's tokens may come from
+	bind     binding  // sender constraints (binding.go)
 }
 
 // Option adjusts an Authenticator.
@@ -138,6 +140,9 @@ func New(cfg *config.Config, opts ...Option) (*Authenticator, error) {
 		}
 		for _, c := range rc.FromCookies {
 			r.addSource(source{kind: fromCookie, name: c})
+		}
+		if err := a.addBinding(r, vo); err != nil {
+			return nil, err
 		}
 		out := rc.OutputClaimHeaders
 		names := make([]string, 0, len(out)+1)
@@ -332,11 +337,8 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	// separator: a hit needs no scan for one.
 	if e := a.cache.get(f.token, keys); e != nil {
 		if r := a.rules[e.rule]; want.allowed[r.index] && r.acceptsAll(f) {
-			if i := a.policy.unmet(want.conds, req, &e.verdict); i >= 0 {
-				return a.forbid(r.index, i)
-			}
-			d := allow(req, r, f, e.set, e.filterState)
-			d.FromCache = true
+			d := a.conclude(req, want, r, f, &e.cnf, &e.verdict, e.set, e.filterState)
+			d.FromCache = d.Outcome == Allow
 			return d
 		}
 	}
@@ -368,7 +370,7 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	}
 	claims, err := r.verifier.Verify(tok, ks)
 	if err != nil {
-		return a.deny(r.index, err)
+		return a.refuse(r, f, err)
 	}
 	var out, fs [][2]string
 	if h := r.cfg.OutputPayloadHeader; h != "" {
@@ -386,11 +388,33 @@ func (a *Authenticator) verify(req *request, want *requirement, f *found, keys K
 	if a.policy != nil {
 		v = a.policy.evaluate(claims, r.cfg.SpaceDelimitedClaims)
 	}
-	a.cache.put(f.token, r.index, ks, claims.Get("exp").Float(), r.cfg.ClockSkew, out, fs, v)
-	if i := a.policy.unmet(want.conds, req, &v); i >= 0 {
+	cnf := confirmationOf(claims)
+	a.cache.put(f.token, r.index, ks, claims.Get("exp").Float(), r.cfg.ClockSkew, out, fs, v, cnf)
+	return a.conclude(req, want, r, f, &cnf, &v, out, fs)
+}
+
+// conclude decides on a verified token f found, of rule r, whose binding
+// is cnf, whose verdict is v and whose outputs are set and fs: the sender
+// constraints first (a token without its proof is not authenticated: 401),
+// then the request rule's conditions (403), else Allow. A plain bearer
+// token under a rule without sender constraints allocates nothing here.
+func (a *Authenticator) conclude(req *request, want *requirement, r *rule, f *found, cnf *confirmation, v *verdict, set, fs [][2]string) Decision {
+	usedDPoP := r.bind.dpopMode != config.DPoPDisabled && f.from(dpopSource)
+	if err := a.checkBinding(req, r, f, cnf, usedDPoP); err != nil {
+		return a.bindingDeny(r, err, usedDPoP)
+	}
+	if i := a.policy.unmet(want.conds, req, v); i >= 0 {
+		if usedDPoP {
+			return a.dpopForbid(r, i)
+		}
 		return a.forbid(r.index, i)
 	}
-	return allow(req, r, f, out, fs)
+	d := allow(req, r, f, set, fs)
+	if usedDPoP && !r.cfg.ForwardOriginal {
+		// d.Remove may be shared (the extractor's): appended to a copy.
+		d.Remove = append(d.Remove[:len(d.Remove):len(d.Remove)], dpopHeader)
+	}
+	return d
 }
 
 // allow is the Allow decision for the token f found, verified for rule r,

@@ -42,7 +42,8 @@ type cacheEntry struct {
 	expires     time.Time
 	set         [][2]string // output headers
 	filterState [][2]string
-	verdict     verdict // the token's claims judged by the request rules' conditions
+	verdict     verdict      // the token's claims judged by the request rules' conditions
+	cnf         confirmation // the token's binding (binding.go)
 	size        int
 }
 
@@ -76,8 +77,9 @@ func (c *tokenCache) get(token string, keys KeysFunc) *cacheEntry {
 	return e
 }
 
-// put remembers a verified token. exp is its exp claim in seconds.
-func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp float64, skew time.Duration, set, filterState [][2]string, v verdict) {
+// put remembers a verified token. exp is its exp claim in seconds; cnf is
+// its binding, checked again on every hit.
+func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp float64, skew time.Duration, set, filterState [][2]string, v verdict, cnf confirmation) {
 	if c == nil || exp <= 0 || math.IsInf(exp, 0) || math.IsNaN(exp) {
 		return
 	}
@@ -87,7 +89,7 @@ func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp fl
 		expires = time.Unix(int64(sec), int64(frac*1e9))
 	}
 	e := &cacheEntry{rule: rule, keys: keys, expires: expires.Add(skew), verdict: v}
-	e.size = len(token) + 64 + v.size()
+	e.size = len(token) + 64 + v.size() + len(cnf.jkt) + len(cnf.x5t)
 	for _, kv := range set {
 		e.size += len(kv[0]) + len(kv[1]) + 32
 	}
@@ -101,6 +103,9 @@ func (c *tokenCache) put(token string, rule int, keys verifier.KeySource, exp fl
 	// (and the decoded payload): copied, into one string, so that an entry
 	// keeps what its size counts and nothing more.
 	e.token, e.set, e.filterState = copyStrings(token, set, filterState)
+	// The binding's values point into the decoded payload: copied too
+	// (only a bound token has any).
+	e.cnf = confirmation{jkt: strings.Clone(cnf.jkt), x5t: strings.Clone(cnf.x5t), bad: cnf.bad}
 	h := c.key(token)
 	if old := c.entries[h]; old != nil {
 		c.remove(h, old)

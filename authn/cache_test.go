@@ -117,17 +117,17 @@ func TestTokenCacheBounds(t *testing.T) {
 	c := newTokenCache(10, 4000, time.Now)
 	exp := float64(time.Now().Add(time.Hour).Unix())
 	for i := range 50 {
-		c.put(fmt.Sprintf("token-%03d", i), 0, nil, exp, 0, [][2]string{{"x-sub", "alice"}}, nil, verdict{})
+		c.put(fmt.Sprintf("token-%03d", i), 0, nil, exp, 0, [][2]string{{"x-sub", "alice"}}, nil, verdict{}, confirmation{})
 		if c.Len() > 10 || c.bytes > 4000 {
 			t.Fatalf("after %d puts: %d entries, %d bytes", i+1, c.Len(), c.bytes)
 		}
 	}
 	big := make([]byte, 1500)
-	c.put(string(big), 0, nil, exp, 0, nil, nil, verdict{})
+	c.put(string(big), 0, nil, exp, 0, nil, nil, verdict{}, confirmation{})
 	if c.get(string(big), func(int) verifier.KeySource { return nil }) != nil {
 		t.Error("a token of over a quarter of the byte bound was cached")
 	}
-	c.put("no-exp", 0, nil, 0, 0, nil, nil, verdict{})
+	c.put("no-exp", 0, nil, 0, 0, nil, nil, verdict{}, confirmation{})
 	if c.get("no-exp", func(int) verifier.KeySource { return nil }) != nil {
 		t.Error("a token without exp was cached")
 	}

@@ -32,6 +32,9 @@ func Reason(err error) string {
 	case err == ErrInsufficientScope || err == ErrClaimMismatch:
 		return err.Error()
 	}
+	if r := bindingReason(err); r != "" {
+		return r
+	}
 	return verifier.Reason(err)
 }
 

@@ -95,6 +95,9 @@ type Rule struct {
 	// OutputPayloadFilterState names the Envoy filter state entry
 	// ("wasm.<name>") that receives the verified payload JSON.
 	OutputPayloadFilterState string
+	// DPoP and MTLS are the sender constraints (binding.go).
+	DPoP DPoP
+	MTLS MTLS
 	// SpaceDelimitedClaims lists claims (paths as a condition's "claim")
 	// whose string value is a space-delimited list for the allOf and anyOf
 	// conditions of request rules, besides scope and permission, as

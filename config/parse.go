@@ -216,6 +216,10 @@ func parseRule(field string, v gjson.Result) (Rule, error) {
 			r.Subjects, err = stringMatchers(f, mv)
 		case "outputPayloadToFilterState":
 			r.OutputPayloadFilterState, err = filterStateName(f, mv)
+		case "dpop":
+			r.DPoP, err = parseDPoP(f, mv)
+		case "mtls":
+			r.MTLS, err = parseMTLS(f, mv)
 		case "spaceDelimitedClaims":
 			// Claim paths as a condition's "claim" writes them.
 			r.SpaceDelimitedClaims, err = strList(f, mv)

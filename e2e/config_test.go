@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -151,12 +152,12 @@ func TestRepoEnvoyYAML(t *testing.T) {
 	if !bytes.Contains(src, []byte(wasmLine)) {
 		t.Fatalf("envoy.yaml has no %q line to point at the filter under test", wasmLine)
 	}
-	quoted, err := jsonString(wasmPath)
+	quoted, err := json.Marshal(wasmPath) // a JSON string is a YAML scalar
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(t.TempDir(), "envoy.yaml")
-	if err := os.WriteFile(cfg, bytes.Replace(src, []byte(wasmLine), []byte("filename: "+quoted), 1), 0o600); err != nil {
+	if err := os.WriteFile(cfg, bytes.Replace(src, []byte(wasmLine), append([]byte("filename: "), quoted...), 1), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	release := acquireStartSlot()

@@ -3,7 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/edgejwt/edgejwt/internal/devservers"
@@ -27,113 +26,58 @@ const (
 	stopTimeout = 10 * time.Second
 )
 
-// envoyTemplate is the Envoy configuration of every test: one listener with
-// the filter in front of the router, an upstream cluster and one cluster per
-// JWKS endpoint. 127.0.0.1 only; every port is chosen free per Envoy.
-var envoyTemplate = template.Must(template.New("envoy").Funcs(template.FuncMap{"json": jsonString}).Parse(`
-{{- define "hcm"}}
-          stat_prefix: ingress
-{{- if .ShippedHCM}}
-{{.ShippedHCM}}
-{{- end}}
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {prefix: "/"}
-                route: {cluster: upstream}
-{{- if .RouteHeaders}}
-                request_headers_to_add:
-{{- range .RouteHeaders}}
-                - header: {key: {{json .Name}}, value: {{json .Value}}}
-{{- end}}
-{{- end}}
-          http_filters:
-          - name: envoy.filters.http.wasm
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-              config:
-                name: edgejwt
-                # As the shipped envoy.yaml: a failed VM answers 503 and is
-                # reloaded, never bypassed.
-                failure_policy: FAIL_RELOAD
-                configuration:
-                  "@type": type.googleapis.com/google.protobuf.StringValue
-                  value: {{json .PluginConfig}}
-                vm_config:
-                  vm_id: edgejwt
-                  runtime: envoy.wasm.runtime.v8
-                  code: {local: {filename: {{json .WasmPath}}}}
-{{- if .VMEnv}}
-                  environment_variables:
-                    key_values:
-{{- range $k, $v := .VMEnv}}
-                      {{json $k}}: {{json $v}}
-{{- end}}
-{{- end}}
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-{{- end}}
-admin:
-  address: {socket_address: {address: 127.0.0.1, port_value: {{.AdminPort}}}}
-static_resources:
-  listeners:
-  - name: main
-    address: {socket_address: {address: 127.0.0.1, port_value: {{.ListenPort}}}}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-{{- template "hcm" .}}
-{{- if .H3}}
-  # HTTP/3: QUIC on UDP, the same filter chain, one VM (same vm_id).
-  - name: h3
-    address: {socket_address: {protocol: UDP, address: 127.0.0.1, port_value: {{.H3.Port}}}}
-    udp_listener_config:
-      quic_options: {}
-    filter_chains:
-    - transport_socket:
-        name: envoy.transport_sockets.quic
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.transport_sockets.quic.v3.QuicDownstreamTransport
-          downstream_tls_context:
-            common_tls_context:
-              tls_certificates:
-              - certificate_chain: {filename: {{json .H3.CertFile}}}
-                private_key: {filename: {{json .H3.KeyFile}}}
-      filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          codec_type: HTTP3
-          http3_protocol_options: {}
-{{- template "hcm" .}}
-{{- end}}
-  clusters:
-  - name: upstream
-    connect_timeout: 1s
-    type: STATIC
-    load_assignment:
-      cluster_name: upstream
-      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: {{.UpstreamPort}}}}}}]}]
-{{- range .JWKSClusters}}
-  - name: {{json .Name}}
-    connect_timeout: 1s
-    type: STATIC
-    load_assignment:
-      cluster_name: {{json .Name}}
-      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: {{.Port}}}}}}]}]
-{{- end}}
-`))
-
-// jsonString renders s as a JSON string, which is also a valid YAML
-// double-quoted scalar.
-func jsonString(s string) (string, error) {
-	b, err := json.Marshal(s)
-	return string(b), err
+// bootstrap renders the Envoy configuration of a test (its ports and
+// WasmPath set): the main listener with the filter in front of the router
+// (and the same filter chain on the HTTP/3 and mTLS listeners when asked
+// for: the mTLS one requires client certificates), an upstream cluster and one cluster per JWKS endpoint. 127.0.0.1
+// only; every port is chosen free per Envoy. The rendering is
+// internal/envoyproc's, which the benchmark uses too.
+func (cfg envoyConfig) bootstrap() ([]byte, error) {
+	filter := &envoyproc.Wasm{
+		Name: "edgejwt",
+		VMID: "edgejwt",
+		// As the shipped envoy.yaml: a failed VM answers 503 and is
+		// reloaded, never bypassed.
+		FailurePolicy: "FAIL_RELOAD",
+		Configuration: cfg.PluginConfig,
+		Path:          cfg.WasmPath,
+		Env:           cfg.VMEnv,
+	}
+	route := envoyproc.Route{Cluster: "upstream"}
+	for _, h := range cfg.RouteHeaders {
+		route.RequestHeadersToAdd = append(route.RequestHeadersToAdd, envoyproc.Header{Name: h.Name, Value: h.Value})
+	}
+	listener := func(name string, port int) envoyproc.Listener {
+		return envoyproc.Listener{
+			Name:    name,
+			Port:    port,
+			Filters: []envoyproc.HTTPFilter{{Wasm: filter}},
+			Routes:  []envoyproc.Route{route},
+			HCM:     cfg.ShippedHCM,
+		}
+	}
+	c := envoyproc.Config{
+		AdminPort: cfg.AdminPort,
+		Listeners: []envoyproc.Listener{listener("main", cfg.ListenPort)},
+		Clusters:  []envoyproc.Cluster{{Name: "upstream", Port: cfg.UpstreamPort}},
+	}
+	if h3 := cfg.H3; h3 != nil {
+		// HTTP/3: QUIC on UDP, the same filter chain, one VM (same vm_id).
+		l := listener("h3", h3.Port)
+		l.TLS, l.HTTP3 = &envoyproc.ListenerTLS{CertFile: h3.CertFile, KeyFile: h3.KeyFile}, true
+		c.Listeners = append(c.Listeners, l)
+	}
+	if m := cfg.MTLS; m != nil {
+		// TLS with client certificates required: the same filter chain, one VM.
+		l := listener("mtls", m.Port)
+		l.TLS = &envoyproc.ListenerTLS{CertFile: m.CertFile, KeyFile: m.KeyFile, ClientCAFile: m.CAFile}
+		c.Listeners = append(c.Listeners, l)
+	}
+	for _, j := range cfg.JWKSClusters {
+		c.Clusters = append(c.Clusters, envoyproc.Cluster{Name: j.Name, Port: j.Port})
+	}
+	out, err := c.Render()
+	return []byte(out), err
 }
 
 // routeHeader is one request header the route adds.
@@ -154,12 +98,15 @@ type envoyConfig struct {
 	// VMEnv is the Wasm VM's environment (e.g. GOGC for the Go runtime).
 	VMEnv map[string]string
 	// ShippedHCM, when set, is the path and header hygiene of the
-	// repository's envoy.yaml (shippedHCM), as YAML lines of the
-	// connection manager; empty is Envoy's defaults.
-	ShippedHCM string
+	// repository's envoy.yaml (shippedHCM), as fields of the connection
+	// manager; nil is Envoy's defaults.
+	ShippedHCM map[string]any
 	// H3, when set, adds an HTTP/3 (QUIC) listener with the same filter
 	// chain.
 	H3 *h3Listener
+	// MTLS, when set, adds a TLS listener that requires client
+	// certificates, with the same filter chain.
+	MTLS *mtlsListener
 	// RouteHeaders are added by the router to every forwarded request;
 	// values may use Envoy's substitution formatters (%FILTER_STATE(...)%).
 	RouteHeaders []routeHeader
@@ -200,6 +147,9 @@ type envoyProc struct {
 	log       *syncBuffer
 	adminBase string
 	listener  string // http://127.0.0.1:port
+	// abandoned: the Envoy could not bind its ports and was started
+	// again; its log is not judged.
+	abandoned bool
 }
 
 var baseIDs atomic.Int64
@@ -241,11 +191,10 @@ func launchEnvoy(t testing.TB, cfg envoyConfig) *envoyProc {
 		cfg.WasmPath = cfg.Wasm
 	}
 	dir := t.TempDir()
-	var yaml bytes.Buffer
-	if err := envoyTemplate.Execute(&yaml, cfg); err != nil {
+	out, err := cfg.bootstrap()
+	if err != nil {
 		t.Fatal(err)
 	}
-	out := yaml.Bytes()
 	if cfg.Bootstrap != nil {
 		out = editBootstrap(t, out, func(doc map[string]any) { cfg.Bootstrap(t, cfg, dir, doc) })
 	}
@@ -291,11 +240,23 @@ func startEnvoy(t testing.TB, cfg envoyConfig) *envoyProc {
 	t.Helper()
 	release := acquireStartSlot()
 	defer release()
-	e := launchEnvoy(t, cfg)
-	if err := e.AwaitReady(readyTimeout); err != nil {
+	for attempt := 1; ; attempt++ {
+		e := launchEnvoy(t, cfg)
+		err := e.AwaitReady(readyTimeout)
+		if err == nil {
+			return e
+		}
+		// A port chosen free can still be taken by another process before
+		// Envoy binds it (other test processes share the machine): start
+		// again on new ports, and do not judge the abandoned Envoy's log.
+		if attempt < 3 && errors.Is(err, envoyproc.ErrExited) && strings.Contains(e.log.String(), "Address already in use") {
+			t.Logf("envoy could not bind a port (attempt %d): starting it again on other ports", attempt)
+			e.abandoned = true
+			e.stop()
+			continue
+		}
 		t.Fatalf("envoy did not become ready: %v", err)
 	}
-	return e
 }
 
 // stop asks Envoy to quit through the admin API (a clean exit releases its
@@ -342,6 +303,9 @@ func unexpectedLines(lines []string, expected *regexp.Regexp) []string {
 // failed test.
 func (e *envoyProc) checkLog() {
 	t := e.t
+	if e.abandoned {
+		return
+	}
 	log := e.log.String()
 	if !e.cfg.BadConfig && !e.cfg.ExpectWasmErrors {
 		if bad := unexpectedLines(troubleLines(log), e.cfg.ExpectedTrouble); len(bad) > 0 {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -15,15 +14,15 @@ import (
 var shippedHCMFields = []string{"normalize_path", "merge_slashes", "path_with_escaped_slashes_action", "common_http_protocol_options"}
 
 var (
-	shippedOnce sync.Once
-	shippedYAML string
-	shippedErr  error
+	shippedOnce   sync.Once
+	shippedFields map[string]any
+	shippedErr    error
 )
 
 // shippedHCM returns those settings as they are in the repository's
-// envoy.yaml, as YAML lines indented for the e2e template, so that the
-// tests run exactly what users copy.
-func shippedHCM(t *testing.T) string {
+// envoy.yaml, as connection-manager fields, so that the tests run exactly
+// what users copy.
+func shippedHCM(t *testing.T) map[string]any {
 	t.Helper()
 	shippedOnce.Do(func() {
 		var b []byte
@@ -48,21 +47,12 @@ func shippedHCM(t *testing.T) string {
 			}
 			picked[k] = v
 		}
-		out, err := yaml.Marshal(picked)
-		if err != nil {
-			shippedErr = err
-			return
-		}
-		lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-		for i, l := range lines {
-			lines[i] = strings.Repeat(" ", 10) + l
-		}
-		shippedYAML = strings.Join(lines, "\n")
+		shippedFields = picked
 	})
 	if shippedErr != nil {
 		t.Fatalf("envoy.yaml: %v", shippedErr)
 	}
-	return shippedYAML
+	return shippedFields
 }
 
 type missingField struct{ name string }

@@ -68,12 +68,9 @@ func newH3Listener(t *testing.T, dir string) *h3Listener {
 	if err := os.WriteFile(l.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
+	if l.Port, err = devservers.FreePort(); err != nil {
 		t.Fatal(err)
 	}
-	l.Port = pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
 	return l
 }
 

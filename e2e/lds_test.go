@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -43,16 +42,16 @@ func editBootstrap(t testing.TB, rendered []byte, edit func(doc map[string]any))
 	return out
 }
 
-// renderListener is the listener envoyTemplate renders for cfg (whose ports
-// and WasmPath are set), as parsed YAML.
+// renderListener is the main listener of cfg's bootstrap (cfg's ports and
+// WasmPath are set), as parsed YAML.
 func renderListener(t testing.TB, cfg envoyConfig) map[string]any {
 	t.Helper()
-	var b bytes.Buffer
-	if err := envoyTemplate.Execute(&b, cfg); err != nil {
+	b, err := cfg.bootstrap()
+	if err != nil {
 		t.Fatal(err)
 	}
 	var doc map[string]any
-	if err := yaml.Unmarshal(b.Bytes(), &doc); err != nil {
+	if err := yaml.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
 	l, ok := dig(doc, "static_resources", "listeners", 0).(map[string]any)

@@ -93,7 +93,7 @@ for ver in $ENVOY_VERSIONS; do
   log=$logs/$ver.log
   echo "e2e-matrix: Envoy $ver ($bin): go test ./e2e/ (log: $log)" >&2
   start=$(date +%s)
-  if ENVOY_PATH="$bin" EDGEJWT_WASM="$wasm" "$GO" test -count=1 -v ./e2e/ >"$log" 2>&1; then
+  if ENVOY_PATH="$bin" EDGEJWT_WASM="$wasm" "$GO" test -count=1 -timeout "${E2E_TIMEOUT:-30m}" -v ./e2e/ >"$log" 2>&1; then
     result=PASS
   else
     result=FAIL

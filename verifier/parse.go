@@ -28,68 +28,101 @@ type Token struct {
 // duplicate member names, and a usable header. maxSize <= 0 means
 // DefaultMaxSize.
 func Parse(raw string, maxSize int) (*Token, error) {
-	if maxSize <= 0 {
-		maxSize = DefaultMaxSize
+	j, err := ParseJWS(raw, maxSize)
+	if err != nil {
+		return nil, err
 	}
-	if len(raw) > maxSize {
-		return nil, ErrTokenTooLarge
-	}
-
-	dot1 := strings.IndexByte(raw, '.')
-	if dot1 < 0 {
-		return nil, errNoDots
-	}
-	dot2 := strings.IndexByte(raw[dot1+1:], '.')
-	if dot2 < 0 {
-		return nil, errNoDots
-	}
-	dot2 += dot1 + 1
-	if strings.IndexByte(raw[dot2+1:], '.') >= 0 {
-		return nil, errNoDots
-	}
-	hSeg, pSeg, sSeg := raw[:dot1], raw[dot1+1:dot2], raw[dot2+1:]
-	if len(hSeg) == 0 || len(pSeg) == 0 || len(sSeg) == 0 {
-		return nil, errEmptySegment
-	}
-	// Alphabet first, so that garbage costs no allocation: it refuses
-	// whitespace, padding and '+' '/' (another alphabet).
-	if !isBase64URL(raw[:dot2]) || !isBase64URL(sSeg) {
-		return nil, errBase64Alphabet
-	}
-	// One allocation holds the decoded header, payload and signature.
-	hLen, pLen, sLen := decodedLen(len(hSeg)), decodedLen(len(pSeg)), decodedLen(len(sSeg))
-	if hLen < 0 || pLen < 0 || sLen < 0 {
-		return nil, errBase64
-	}
-	buf := make([]byte, hLen+pLen+sLen)
-	hDec, pDec, sig := buf[:hLen:hLen], buf[hLen:hLen+pLen:hLen+pLen], buf[hLen+pLen:]
-	if !decodeSegment(hDec, hSeg) || !decodeSegment(pDec, pSeg) || !decodeSegment(sig, sSeg) {
-		return nil, errBase64
-	}
-
-	// gjson reads strings. buf is never written again, and the token is
-	// immutable: both are viewed, not copied.
-	js := unsafe.String(unsafe.SliceData(buf), hLen+pLen)
 	t := &Token{
-		signingInput: unsafe.Slice(unsafe.StringData(raw), dot2),
-		sig:          sig,
-		payloadBytes: pDec,
-		payload:      js[hLen:],
-		payloadSeg:   pSeg,
+		signingInput: j.SigningInput,
+		sig:          j.Signature,
+		payloadBytes: j.PayloadBytes,
+		payload:      j.Payload,
+		payloadSeg:   j.PayloadSegment,
 	}
-	if err := checkObject(hDec); err != nil {
-		return nil, err
-	}
-	if err := checkObject(pDec); err != nil {
-		return nil, err
-	}
-	if err := t.parseHeader(js[:hLen]); err != nil {
+	if err := t.parseHeader(j.Header); err != nil {
 		return nil, err
 	}
 	if err := t.parsePayload(); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// JWS is a compact JWS whose structure ParseJWS checked: nothing in it is
+// verified. Token is the JWT view of one; a DPoP proof is another. Header,
+// Payload and SigningInput are views (of the decoded bytes and of the raw
+// string): they must not be modified.
+type JWS struct {
+	Header         string // the decoded header, a JSON object
+	Payload        string // the decoded payload, a JSON object
+	PayloadBytes   []byte // the same bytes as Payload
+	PayloadSegment string // the payload segment as received
+	SigningInput   []byte // ASCII(header '.' payload), as received
+	Signature      []byte // decoded
+}
+
+// ParseJWS checks what Parse checks of a compact JWS short of its header
+// members: size, three strict base64url segments, and a header and payload
+// that are each exactly one JSON object in valid UTF-8, nested at most 64
+// deep. Duplicate member names are the caller's to refuse (Members). It
+// allocates once (the decoded segments); the JWS is returned by value.
+func ParseJWS(raw string, maxSize int) (JWS, error) {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxSize
+	}
+	if len(raw) > maxSize {
+		return JWS{}, ErrTokenTooLarge
+	}
+
+	dot1 := strings.IndexByte(raw, '.')
+	if dot1 < 0 {
+		return JWS{}, errNoDots
+	}
+	dot2 := strings.IndexByte(raw[dot1+1:], '.')
+	if dot2 < 0 {
+		return JWS{}, errNoDots
+	}
+	dot2 += dot1 + 1
+	if strings.IndexByte(raw[dot2+1:], '.') >= 0 {
+		return JWS{}, errNoDots
+	}
+	hSeg, pSeg, sSeg := raw[:dot1], raw[dot1+1:dot2], raw[dot2+1:]
+	if len(hSeg) == 0 || len(pSeg) == 0 || len(sSeg) == 0 {
+		return JWS{}, errEmptySegment
+	}
+	// Alphabet first, so that garbage costs no allocation: it refuses
+	// whitespace, padding and '+' '/' (another alphabet).
+	if !isBase64URL(raw[:dot2]) || !isBase64URL(sSeg) {
+		return JWS{}, errBase64Alphabet
+	}
+	// One allocation holds the decoded header, payload and signature.
+	hLen, pLen, sLen := decodedLen(len(hSeg)), decodedLen(len(pSeg)), decodedLen(len(sSeg))
+	if hLen < 0 || pLen < 0 || sLen < 0 {
+		return JWS{}, errBase64
+	}
+	buf := make([]byte, hLen+pLen+sLen)
+	hDec, pDec, sig := buf[:hLen:hLen], buf[hLen:hLen+pLen:hLen+pLen], buf[hLen+pLen:]
+	if !decodeSegment(hDec, hSeg) || !decodeSegment(pDec, pSeg) || !decodeSegment(sig, sSeg) {
+		return JWS{}, errBase64
+	}
+	if err := checkObject(hDec); err != nil {
+		return JWS{}, err
+	}
+	if err := checkObject(pDec); err != nil {
+		return JWS{}, err
+	}
+
+	// gjson reads strings. buf is never written again, and the token is
+	// immutable: both are viewed, not copied.
+	js := unsafe.String(unsafe.SliceData(buf), hLen+pLen)
+	return JWS{
+		Header:         js[:hLen],
+		Payload:        js[hLen:],
+		PayloadBytes:   pDec,
+		PayloadSegment: pSeg,
+		SigningInput:   unsafe.Slice(unsafe.StringData(raw), dot2),
+		Signature:      sig,
+	}, nil
 }
 
 // base64URL maps a base64url character to its 6 bits, and every other

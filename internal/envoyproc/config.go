@@ -50,6 +50,21 @@ type Listener struct {
 	// Routes of the one virtual host (all domains), first match wins; at
 	// least one.
 	Routes []Route
+	// HCM are more fields of the HTTP connection manager (e.g. the path
+	// and header hygiene of the repository's envoy.yaml), rendered as JSON
+	// values; the fields this package renders itself are refused.
+	HCM map[string]any
+	// TLS, when set, terminates TLS (or QUIC, with HTTP3) on the listener.
+	TLS *ListenerTLS
+	// HTTP3 serves HTTP/3 over QUIC on UDP; it needs TLS.
+	HTTP3 bool
+}
+
+// ListenerTLS is a listener's server certificate and, when ClientCAFile is
+// set, the CA its required client certificates must chain to.
+type ListenerTLS struct {
+	CertFile, KeyFile string
+	ClientCAFile      string
 }
 
 // Route is one route: a path prefix answered by a cluster or directly.
@@ -203,6 +218,20 @@ type renderListener struct {
 	Port                      int
 	Filters                   []renderFilter
 	Routes                    []renderRoute
+	HCM                       []string // "key: JSON value", sorted
+	TLS                       *renderTLS
+	HTTP3                     bool
+}
+
+type renderTLS struct {
+	Common       string // common_tls_context as JSON
+	ClientCAFile string
+}
+
+// renderedHCMFields are the connection manager fields Render writes itself.
+var renderedHCMFields = map[string]bool{
+	"stat_prefix": true, "route_config": true, "http_filters": true,
+	"codec_type": true, "http3_protocol_options": true,
 }
 
 type renderRoute struct {
@@ -242,9 +271,41 @@ func prepareListener(i int, l Listener) (renderListener, error) {
 			name = "listener_" + strconv.Itoa(i)
 		}
 	}
-	rl := renderListener{Name: name, Address: or(l.Address, localhost), Port: l.Port, StatPrefix: or(l.StatPrefix, "ingress")}
+	rl := renderListener{Name: name, Address: or(l.Address, localhost), Port: l.Port, StatPrefix: or(l.StatPrefix, "ingress"), HTTP3: l.HTTP3}
 	if l.Port <= 0 {
 		return rl, fmt.Errorf("envoyproc: listener %s: no port", name)
+	}
+	for k, v := range l.HCM {
+		if renderedHCMFields[k] {
+			return rl, fmt.Errorf("envoyproc: listener %s: HCM field %s is rendered by this package", name, k)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return rl, fmt.Errorf("envoyproc: listener %s: HCM field %s: %w", name, k, err)
+		}
+		key, _ := jsonString(k)
+		rl.HCM = append(rl.HCM, key+": "+string(b))
+	}
+	sort.Strings(rl.HCM)
+	if l.HTTP3 && l.TLS == nil {
+		return rl, fmt.Errorf("envoyproc: listener %s: HTTP3 needs TLS", name)
+	}
+	if t := l.TLS; t != nil {
+		if t.CertFile == "" || t.KeyFile == "" {
+			return rl, fmt.Errorf("envoyproc: listener %s: TLS needs CertFile and KeyFile", name)
+		}
+		common := map[string]any{"tls_certificates": []any{map[string]any{
+			"certificate_chain": map[string]string{"filename": t.CertFile},
+			"private_key":       map[string]string{"filename": t.KeyFile},
+		}}}
+		if t.ClientCAFile != "" {
+			common["validation_context"] = map[string]any{"trusted_ca": map[string]string{"filename": t.ClientCAFile}}
+		}
+		b, err := json.Marshal(common)
+		if err != nil {
+			return rl, err
+		}
+		rl.TLS = &renderTLS{Common: string(b), ClientCAFile: t.ClientCAFile}
 	}
 	if len(l.Routes) == 0 {
 		return rl, fmt.Errorf("envoyproc: listener %s: no route", name)
@@ -335,13 +396,43 @@ static_resources:
   listeners:
 {{- range .Listeners}}
   - name: {{json .Name}}
-    address: {socket_address: {address: {{json .Address}}, port_value: {{.Port}}}}
+    address: {socket_address: {{"{"}}{{if .HTTP3}}protocol: UDP, {{end}}address: {{json .Address}}, port_value: {{.Port}}}}
+{{- if .HTTP3}}
+    udp_listener_config:
+      quic_options: {}
+{{- end}}
     filter_chains:
+{{- if .TLS}}
+    - transport_socket:
+{{- if .HTTP3}}
+        name: envoy.transport_sockets.quic
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.quic.v3.QuicDownstreamTransport
+          downstream_tls_context: {common_tls_context: {{.TLS.Common}}}
+{{- else}}
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+{{- if .TLS.ClientCAFile}}
+          require_client_certificate: true
+{{- end}}
+          common_tls_context: {{.TLS.Common}}
+{{- end}}
+      filters:
+{{- else}}
     - filters:
+{{- end}}
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: {{json .StatPrefix}}
+{{- if .HTTP3}}
+          codec_type: HTTP3
+          http3_protocol_options: {}
+{{- end}}
+{{- range .HCM}}
+          {{.}}
+{{- end}}
           route_config:
             virtual_hosts:
             - name: all

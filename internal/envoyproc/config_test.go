@@ -296,6 +296,9 @@ func TestRenderRefuses(t *testing.T) {
 		"jwt_authn no issuer": {AdminPort: 1, Listeners: []Listener{{Port: 2, Routes: route, Filters: []HTTPFilter{{JwtAuthn: &JwtAuthn{JWKSURI: "u", JWKSCluster: "c"}}}}}},
 		"cluster no port":     {AdminPort: 1, Listeners: []Listener{{Port: 2, Routes: route}}, Clusters: []Cluster{{Name: "u"}}},
 		"two clusters":        {AdminPort: 1, Listeners: []Listener{{Port: 2, Routes: route}}, Clusters: []Cluster{{Name: "u", Port: 3}, {Name: "u", Port: 4}}},
+		"HCM field rendered":  {AdminPort: 1, Listeners: []Listener{{Port: 2, Routes: route, HCM: map[string]any{"route_config": map[string]any{}}}}},
+		"HTTP3 without TLS":   {AdminPort: 1, Listeners: []Listener{{Port: 2, Routes: route, HTTP3: true}}},
+		"TLS without key":     {AdminPort: 1, Listeners: []Listener{{Port: 2, Routes: route, TLS: &ListenerTLS{CertFile: "c"}}}},
 	} {
 		if s, err := c.Render(); err == nil {
 			t.Errorf("%s: rendered\n%s", name, s)
@@ -317,5 +320,51 @@ func TestAdminURLOf(t *testing.T) {
 	}
 	if _, err := AdminURLOf("static_resources: {}\n"); err == nil || !strings.Contains(err.Error(), "admin") {
 		t.Errorf("no admin: %v", err)
+	}
+}
+
+func TestRenderTLSHTTP3AndHCM(t *testing.T) {
+	route := []Route{{Cluster: "u"}}
+	extra := map[string]any{"normalize_path": true, "path_with_escaped_slashes_action": "UNESCAPE_AND_REDIRECT"}
+	doc := parse(t, Config{AdminPort: 1, Listeners: []Listener{
+		{Port: 2, Routes: route, HCM: extra},
+		{Port: 3, Routes: route, TLS: &ListenerTLS{CertFile: "cert.pem", KeyFile: "key.pem", ClientCAFile: "ca.pem"}},
+		{Port: 4, Routes: route, TLS: &ListenerTLS{CertFile: "cert.pem", KeyFile: "key.pem"}, HTTP3: true},
+	}})
+	plain := hcm(t, doc, 0)
+	for k, v := range extra {
+		if got := dig(t, plain, k); got != v {
+			t.Errorf("HCM %s = %v, want %v", k, got, v)
+		}
+	}
+	if has(dig(t, doc, "static_resources", "listeners", 0, "filter_chains", 0), "transport_socket") {
+		t.Error("a listener without TLS has a transport socket")
+	}
+
+	mtls := dig(t, doc, "static_resources", "listeners", 1, "filter_chains", 0, "transport_socket")
+	if dig(t, mtls, "name") != "envoy.transport_sockets.tls" || dig(t, mtls, "typed_config", "require_client_certificate") != true {
+		t.Errorf("TLS listener's transport socket %v", mtls)
+	}
+	common := dig(t, mtls, "typed_config", "common_tls_context")
+	if dig(t, common, "tls_certificates", 0, "certificate_chain", "filename") != "cert.pem" ||
+		dig(t, common, "tls_certificates", 0, "private_key", "filename") != "key.pem" ||
+		dig(t, common, "validation_context", "trusted_ca", "filename") != "ca.pem" {
+		t.Errorf("common_tls_context %v", common)
+	}
+
+	h3 := dig(t, doc, "static_resources", "listeners", 2)
+	if dig(t, h3, "address", "socket_address", "protocol") != "UDP" || !has(h3, "udp_listener_config") {
+		t.Errorf("HTTP/3 listener %v", h3)
+	}
+	quic := dig(t, h3, "filter_chains", 0, "transport_socket")
+	if dig(t, quic, "name") != "envoy.transport_sockets.quic" ||
+		dig(t, quic, "typed_config", "downstream_tls_context", "common_tls_context", "tls_certificates", 0, "certificate_chain", "filename") != "cert.pem" {
+		t.Errorf("QUIC transport socket %v", quic)
+	}
+	if has(dig(t, quic, "typed_config", "downstream_tls_context", "common_tls_context"), "validation_context") {
+		t.Error("a listener without ClientCAFile validates client certificates")
+	}
+	if dig(t, hcm(t, doc, 2), "codec_type") != "HTTP3" {
+		t.Errorf("HTTP/3 listener's codec %v", dig(t, hcm(t, doc, 2), "codec_type"))
 	}
 }

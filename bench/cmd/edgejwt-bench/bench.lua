@@ -4,7 +4,8 @@
 -- Arguments (after wrk's "--"): a file of tokens, one per line, and the number
 -- of wrk threads. Each request carries the next token of the file in
 -- "Authorization: Bearer <token>"; after the last token it starts again at the
--- first. A file with one token is the repeated-token workload; a file with one
+-- first. A line "<token> <proof>" (setups (p), (p2)) is sent as
+-- "Authorization: DPoP <token>" with "DPoP: <proof>". A file with one token is the repeated-token workload; a file with one
 -- token per expected request is the fresh-token workload. The requests are
 -- formatted once, in init, so request() only picks one.
 --
@@ -28,7 +29,12 @@ function init(args)
   for line in f:lines() do
     if #line > 0 then
       n = n + 1
-      reqs[n] = wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. line })
+      local tok, proof = line:match("^(%S+) (%S+)$")
+      if tok then
+        reqs[n] = wrk.format("GET", nil, { ["Authorization"] = "DPoP " .. tok, ["DPoP"] = proof })
+      else
+        reqs[n] = wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. line })
+      end
     end
   end
   f:close()

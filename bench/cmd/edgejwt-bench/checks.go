@@ -20,6 +20,8 @@ const checkTimeout = 30 * time.Second
 //     upstream (the claims reached the application). In the direct mode
 //     Envoy answers itself and only the status codes can be checked.
 //   - (a) and (n), which have no auth: 200 to all three.
+//
+// (p) and (p2) get their DPoP-bound tokens, each with a new proof.
 func (b *bench) check(s *server, sp setupSpec, mode string) error {
 	c := &http.Client{Timeout: 10 * time.Second}
 	do := func(token string) (int, string, error) {
@@ -27,7 +29,12 @@ func (b *bench) check(s *server, sp setupSpec, mode string) error {
 		if err != nil {
 			return 0, "", err
 		}
-		if token != "" {
+		switch {
+		case token != "" && sp.DPoP:
+			if err := b.authorizeDPoP(req, token); err != nil {
+				return 0, "", err
+			}
+		case token != "":
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		resp, err := c.Do(req)
@@ -38,9 +45,13 @@ func (b *bench) check(s *server, sp setupSpec, mode string) error {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return resp.StatusCode, string(body), nil
 	}
+	valid, forged := b.repeatedToken, b.forgedToken
+	if sp.DPoP {
+		valid, forged = b.dpop.repeated, b.dpop.forged
+	}
 	deadline := time.Now().Add(checkTimeout)
 	for {
-		code, body, err := do(b.repeatedToken)
+		code, body, err := do(valid)
 		if err == nil && code == http.StatusOK {
 			if sp.checksTokens() && mode != modeDirect && !strings.Contains(body, repeatedSub) {
 				return fmt.Errorf("valid token: 200 but the answer does not show sub %q: %.300s", repeatedSub, body)
@@ -56,7 +67,7 @@ func (b *bench) check(s *server, sp setupSpec, mode string) error {
 	if !sp.checksTokens() {
 		want = http.StatusOK
 	}
-	for _, t := range []struct{ what, token string }{{"forged token", b.forgedToken}, {"no token", ""}} {
+	for _, t := range []struct{ what, token string }{{"forged token", forged}, {"no token", ""}} {
 		code, body, err := do(t.token)
 		if err != nil {
 			return fmt.Errorf("%s: %v", t.what, err)

@@ -71,6 +71,12 @@ func (b *bench) countSetup(sp setupSpec, n int) (repeated, fresh instrCount, err
 	if err != nil {
 		return repeated, fresh, err
 	}
+	repeatedTok := b.repeatedToken
+	if sp.DPoP {
+		// (p) and (p2): DPoP-bound tokens, each request with a new proof,
+		// made here (outside Envoy: not counted).
+		toks, repeatedTok = b.dpop.fresh, b.dpop.repeated
+	}
 	if len(toks) < instrWarmup+n {
 		return repeated, fresh, fmt.Errorf("-fresh-tokens %d: the instruction phase needs at least %d", len(toks), instrWarmup+n)
 	}
@@ -88,7 +94,7 @@ func (b *bench) countSetup(sp setupSpec, n int) (repeated, fresh instrCount, err
 	c := &http.Client{Timeout: time.Minute}
 	send := func(tok string, k int) error {
 		for range k {
-			if err := instrRequest(c, s.url, tok); err != nil {
+			if err := b.instrRequest(c, s.url, tok, sp.DPoP); err != nil {
 				return err
 			}
 		}
@@ -96,7 +102,7 @@ func (b *bench) countSetup(sp setupSpec, n int) (repeated, fresh instrCount, err
 	}
 	// Warm up: both workloads, so that the fresh path's first run is not
 	// measured either.
-	if err := send(b.repeatedToken, instrWarmup); err != nil {
+	if err := send(repeatedTok, instrWarmup); err != nil {
 		return repeated, fresh, err
 	}
 	for i := range instrWarmup {
@@ -118,7 +124,7 @@ func (b *bench) countSetup(sp setupSpec, n int) (repeated, fresh instrCount, err
 	if err := ctl("--zero"); err != nil {
 		return repeated, fresh, err
 	}
-	if err := send(b.repeatedToken, n); err != nil {
+	if err := send(repeatedTok, n); err != nil {
 		return repeated, fresh, err
 	}
 	if err := ctl("--dump=repeated"); err != nil {
@@ -158,12 +164,18 @@ func (b *bench) countSetup(sp setupSpec, n int) (repeated, fresh instrCount, err
 	return repeated, fresh, nil
 }
 
-func instrRequest(c *http.Client, url, tok string) error {
+func (b *bench) instrRequest(c *http.Client, url, tok string, dpop bool) error {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
+	if dpop {
+		if err := b.authorizeDPoP(req, tok); err != nil {
+			return err
+		}
+	} else {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	res, err := c.Do(req)
 	if err != nil {
 		return err

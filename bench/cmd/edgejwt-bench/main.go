@@ -9,6 +9,8 @@
 //	(c)  Envoy with the edgejwt filter (build/edgejwt.wasm), plus any variants
 //	     of its configuration given with -variant,
 //	(c2) (c) with "hostCrypto": true,
+//	(p)  (c) with DPoP required: DPoP-bound tokens, a fresh ES256 proof on
+//	     every request (RFC 9449), and (p2) the same with "hostCrypto": true,
 //	(r)  (c)'s configuration with the RSA-only build (build/edgejwt-rsa.wasm),
 //	(z0) (c) with one request rule (every path requires a token),
 //	(z)  (z0)'s rule with three claim conditions (docs/authorization.md):
@@ -97,6 +99,7 @@ type bench struct {
 	instrN int
 
 	issuer        *devservers.Issuer
+	dpop          *dpopTokens // for (p) and (p2); nil without them
 	repeatedToken string
 	forgedToken   string
 	repeatedFile  string
@@ -133,7 +136,7 @@ func main() {
 	connections := flag.Int("connections", 16, "concurrent connections (wrk -c)")
 	threads := flag.Int("threads", 1, "wrk threads (wrk -t)")
 	freshTokens := flag.Int("fresh-tokens", 60000, "distinct tokens minted for the fresh-token workload; a run that sends more starts again at the first")
-	flag.StringVar(&o.setups, "setups", defaultSetups, "setups to run, from a (no auth), b (jwt_authn as configured by default: no token cache), b2 (jwt_authn with its token cache), n (no-op Go Wasm filter), c (edgejwt), c2 (edgejwt with hostCrypto), r (edgejwt, RSA-only build), z0 (edgejwt, one request rule), z (z0 with 3 claim conditions), d (node); variants always run")
+	flag.StringVar(&o.setups, "setups", defaultSetups, "setups to run, from a (no auth), b (jwt_authn as configured by default: no token cache), b2 (jwt_authn with its token cache), n (no-op Go Wasm filter), c (edgejwt), c2 (edgejwt with hostCrypto), p (edgejwt, DPoP with ES256 proofs), p2 (p with hostCrypto), r (edgejwt, RSA-only build), z0 (edgejwt, one request rule), z (z0 with 3 claim conditions), d (node); variants always run")
 	modes := flag.String("upstream-modes", "go,direct", "upstream modes of the Envoy setups: go (route to the Go upstream), direct (route answered by Envoy's direct_response); (d) runs once whatever they are")
 	flag.StringVar(&o.extra, "filter-config-extra", os.Getenv("BENCH_FILTER_EXTRA"), `JSON object merged into jwtRules[0] of (c), (c2) and (r); members under "_top" go to the top level; null deletes a member (default $BENCH_FILTER_EXTRA)`)
 	var variants variantFlag
@@ -290,6 +293,11 @@ func (b *bench) run(o options) error {
 	defer b.issuer.Close()
 	if err := b.mintTokens(); err != nil {
 		return err
+	}
+	if hasDPoP(specs) {
+		if err := b.mintDPoPTokens(); err != nil {
+			return err
+		}
 	}
 	// The filter configurations name the issuer, known only now.
 	if err := b.applyExtras(specs, o.extra, o.variants); err != nil {

@@ -46,7 +46,14 @@ func (b *bench) runSetup(sp setupSpec, mode string) setupResult {
 		return res
 	}
 	if b.warmup > 0 {
-		w, _, err := b.runWrk(s.url, b.repeatedFile, b.warmup)
+		file := b.repeatedFile
+		if sp.DPoP {
+			if file, err = b.dpopFile(s.url, wlRepeated); err != nil {
+				res.Error = "warm-up: " + err.Error()
+				return res
+			}
+		}
+		w, _, err := b.runWrk(s.url, file, b.warmup)
 		if err != nil {
 			res.Error = "warm-up: " + err.Error()
 			return res
@@ -124,6 +131,13 @@ func (b *bench) measure(s *server, sp setupSpec, mode, wl string) (*runResult, e
 	file, distinct := b.repeatedFile, 1
 	if wl == wlFresh {
 		file, distinct = b.freshFile, b.freshTokens
+	}
+	if sp.DPoP {
+		// A proof is good for one request: a new file of them per run.
+		var err error
+		if file, err = b.dpopFile(s.url, wl); err != nil {
+			return nil, err
+		}
 	}
 	r := &runResult{Setup: sp.ID, Mode: mode, Workload: wl, DistinctTokens: distinct, PeakRSSScope: "run"}
 

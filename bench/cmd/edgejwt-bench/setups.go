@@ -46,7 +46,7 @@ const (
 
 // setupSpec is one server configuration to measure.
 type setupSpec struct {
-	ID           string `json:"id"` // a, b, b2, n, c, c2, r, z0, z, d or a variant's name
+	ID           string `json:"id"` // a, b, b2, n, c, c2, p, p2, r, z0, z, d or a variant's name
 	Name         string `json:"name"`
 	Kind         string `json:"kind"`
 	Module       string `json:"module,omitempty"`        // Wasm setups: default, rsa or noop
@@ -61,13 +61,17 @@ type setupSpec struct {
 	topExtra map[string]any
 	// takesExtra: -filter-config-extra applies ((c), (c2), (r)).
 	takesExtra bool
+	// DPoP: requests carry DPoP-bound tokens with a fresh ES256 proof each
+	// ((p), (p2)); ruleExtra is merged into the rule (its dpop object).
+	DPoP      bool `json:"dpop,omitempty"`
+	ruleExtra map[string]any
 	// KeepFreeMemory leaves out envoy.yaml's memory_allocator_manager,
 	// which every other setup has (footprint setup c-keep).
 	KeepFreeMemory bool `json:"keep_free_memory,omitempty"`
 }
 
 // defaultSetups is -setups' default: every setup.
-const defaultSetups = "a,b,b2,n,c,c2,r,z0,z,d"
+const defaultSetups = "a,b,b2,n,c,c2,p,p2,r,z0,z,d"
 
 // benchRule is the request rule of (z0) and (z): every path, a token
 // required. (z) adds three claim conditions that the benchmark's tokens
@@ -94,6 +98,12 @@ var builtinSpecs = map[string]setupSpec{
 	"c":  {ID: "c", Name: "Envoy + edgejwt", Kind: kindEdgejwt, Module: moduleDefault, takesExtra: true},
 	"c2": {ID: "c2", Name: "Envoy + edgejwt, hostCrypto", Kind: kindEdgejwt, Module: moduleDefault, takesExtra: true,
 		topExtra: map[string]any{"hostCrypto": true}},
+	// (p) and (p2) are (c) and (c2) with DPoP required: the same token
+	// checks, plus an ES256 proof checked on every request.
+	"p": {ID: "p", Name: "Envoy + edgejwt, DPoP (ES256 proofs)", Kind: kindEdgejwt, Module: moduleDefault, takesExtra: true,
+		DPoP: true, ruleExtra: dpopRule()},
+	"p2": {ID: "p2", Name: "Envoy + edgejwt, DPoP (ES256 proofs), hostCrypto", Kind: kindEdgejwt, Module: moduleDefault, takesExtra: true,
+		DPoP: true, ruleExtra: dpopRule(), topExtra: map[string]any{"hostCrypto": true}},
 	"r": {ID: "r", Name: "Envoy + edgejwt RSA-only build", Kind: kindEdgejwt, Module: moduleRSA, takesExtra: true},
 	// z0 is (c) with one request rule (every path, a token required); z is
 	// z0's rule with three claim conditions: z against z0 is what
@@ -107,6 +117,12 @@ var builtinSpecs = map[string]setupSpec{
 	"c-keep": {ID: "c-keep", Name: "Envoy + edgejwt, no memory_allocator_manager", Kind: kindEdgejwt, Module: moduleDefault,
 		takesExtra: true, KeepFreeMemory: true},
 	"d": {ID: "d", Name: "Node: Koa + jsonwebtoken + jwks-rsa", Kind: kindNode},
+}
+
+// dpopRule is the dpop object of (p) and (p2): required, ES256 proofs, the
+// default time window, replay cache and no nonce.
+func dpopRule() map[string]any {
+	return map[string]any{"dpop": map[string]any{"mode": "required", "algorithms": []any{"ES256"}}}
 }
 
 // isEnvoy reports whether the setup is an Envoy (every kind but Node).
@@ -126,7 +142,7 @@ func (b *bench) specs(list, extra string, variants []string) ([]setupSpec, error
 	for _, id := range splitList(list) {
 		sp, ok := builtinSpecs[id]
 		if !ok {
-			return nil, fmt.Errorf("-setups: unknown setup %q (a, b, b2, n, c, c2, r, z0, z, d)", id)
+			return nil, fmt.Errorf("-setups: unknown setup %q (a, b, b2, n, c, c2, p, p2, r, z0, z, d)", id)
 		}
 		if seen[id] {
 			continue
@@ -141,7 +157,7 @@ func (b *bench) specs(list, extra string, variants []string) ([]setupSpec, error
 		name, js, ok := strings.Cut(v, "=")
 		name = strings.TrimSpace(name)
 		if _, builtin := builtinSpecs[name]; !ok || name == "" || seen[name] || builtin || strings.ContainsAny(name, " /,") {
-			return nil, fmt.Errorf("-variant %q: want NAME=JSON with a new NAME (not one of a, b, b2, n, c, c2, r, z0, z, d)", v)
+			return nil, fmt.Errorf("-variant %q: want NAME=JSON with a new NAME (not one of a, b, b2, n, c, c2, p, p2, r, z0, z, d)", v)
 		}
 		seen[name] = true
 		specs = append(specs, setupSpec{ID: name, Name: "Envoy + edgejwt " + js, Kind: kindEdgejwt, Module: moduleDefault, Variant: js})
@@ -169,7 +185,7 @@ func (b *bench) footprintSpecs(extra string) []setupSpec {
 // configuration with -filter-config-extra merged in for (c), (c2) and (r)
 // (then (c2)'s hostCrypto), and each variant's JSON for the variants.
 func (b *bench) applyExtras(specs []setupSpec, extra string, variants []string) error {
-	build := func(js string, top2 map[string]any) (string, error) {
+	build := func(js string, rule2, top2 map[string]any) (string, error) {
 		rule := map[string]any{}
 		if strings.TrimSpace(js) != "" {
 			if err := json.Unmarshal([]byte(js), &rule); err != nil {
@@ -186,6 +202,7 @@ func (b *bench) applyExtras(specs []setupSpec, extra string, variants []string) 
 			delete(rule, "_top")
 		}
 		merge(top, top2)
+		merge(rule, rule2)
 		return filterConfig(b.issuer, audience, rule, top)
 	}
 	for i := range specs {
@@ -197,7 +214,7 @@ func (b *bench) applyExtras(specs []setupSpec, extra string, variants []string) 
 		if sp.takesExtra {
 			js = extra
 		}
-		cfg, err := build(js, sp.topExtra)
+		cfg, err := build(js, sp.ruleExtra, sp.topExtra)
 		if err != nil {
 			return fmt.Errorf("setup %s: %v", sp.ID, err)
 		}
