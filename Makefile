@@ -21,7 +21,7 @@ E2E_TIMEOUT ?= 30m
 UNIT_PKGS  = $(shell $(GO) list ./... | grep -v -e /e2e -e /wasmtest)
 FUZZ_TARGETS := ./verifier:FuzzParse ./verifier:FuzzDecodeSegment ./verifier:FuzzSegmentsJSON ./verifier:FuzzVerify ./jwkscache:FuzzParse ./authn:FuzzRequest ./authn:FuzzConditions ./hostcrypto:FuzzResult ./internal/httpuri:FuzzParse ./dpop:FuzzParse
 
-.PHONY: build size build-crashtest envoy test unit fuzz-smoke fuzz e2e soak bench-go run check clean
+.PHONY: build size build-crashtest envoy test unit platform istio-check fuzz-smoke fuzz e2e soak bench-go run check clean
 
 ## build: the filter as a WASI reactor: build/edgejwt.wasm (all nine algorithms) and
 ##        build/edgejwt-rsa.wasm (RS*/PS* only, no regex matchers; smaller, faster to load)
@@ -38,8 +38,9 @@ size: build
 envoy:
 	@./scripts/ensure-envoy.sh >/dev/null
 
-## test: what CI runs: static checks, unit tests, a short fuzz of every fuzzer, e2e against real Envoy
-test: check unit fuzz-smoke e2e
+## test: what CI runs: static checks, unit tests, platform checks, a short fuzz of every fuzzer,
+##       e2e against real Envoy
+test: check unit platform fuzz-smoke e2e
 
 # unit gets the built filter too: cmd/oci's round trip then checks the very
 # .wasm the e2e suite runs.
@@ -50,6 +51,26 @@ unit: build
 	EDGEJWT_WASM="$(CURDIR)/$(WASM)" $(GO) test -count=1 ./wasmtest
 	@# What the RSA-only build (edgejwt-rsa.wasm) leaves out is refused at start.
 	$(GO) test -count=1 -tags $(RSA_ONLY_TAGS) -run Omitted ./config ./verifier ./jwkscache
+
+# The images make oci wrote and their modules, for the platform checks.
+PLATFORM_ENV = EDGEJWT_OCI_LAYOUT="$(CURDIR)/build/oci" EDGEJWT_WASM="$(CURDIR)/$(WASM)" \
+  EDGEJWT_RSA_OCI_LAYOUT="$(CURDIR)/build/oci-rsa" EDGEJWT_RSA_WASM="$(CURDIR)/$(WASM_RSA)"
+
+## platform: the platform checks, a Go module of their own (platform/, so that the filter's go.mod
+##           stays free of Kubernetes and Istio): deploy/istio/ against Istio's CRDs and API types;
+##           Istio's agent (istio.io/istio pkg/wasm) pulling the images make oci built;
+##           deploy/envoy-gateway/ against Envoy Gateway's CRDs, its bootstrap cluster in Envoy
+platform: oci
+	$(PLATFORM_ENV) ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" $(GO) -C platform test -count=1 ./...
+
+## istio-check: istiod's own generation (pilot/pkg/networking/core) from deploy/istio/, converted by
+##              the agent, serving requests in real Envoy (platform/istiod, build tag istiocheck).
+##              Heavy: links Istio's control plane (minutes, ~2 GB of memory). .ci/run runs it after
+##              make test.
+istio-check: oci build-crashtest
+	$(PLATFORM_ENV) ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" EDGEJWT_CRASHTEST_WASM="$(CURDIR)/$(CRASH_WASM)" \
+	  $(GO) -C platform test -tags istiocheck -count=1 -v -timeout 30m ./istiod/
+	$(GO) -C platform vet -tags istiocheck ./istiod/
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \
@@ -87,13 +108,15 @@ run: build
 	$(GO) build -o build/demo ./cmd/demo
 	ENVOY_PATH="$$(./scripts/ensure-envoy.sh)" exec ./build/demo
 
-## check: formatting, vet, tidy go.mod
+## check: formatting, vet, tidy go.mod (the filter's module and platform/)
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@# The RSA-only build's packages and their tests (e2e runs the default build only).
 	$(GO) vet -tags $(RSA_ONLY_TAGS) $$($(GO) list ./... | grep -v /e2e$$)
 	$(GO) mod tidy -diff
+	$(GO) -C platform vet ./...
+	$(GO) -C platform mod tidy -diff
 
 clean:
 	rm -rf build

@@ -1,16 +1,12 @@
 package istio
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -25,188 +21,59 @@ import (
 	extensionsv1alpha1 "istio.io/api/extensions/v1alpha1"
 	networkingv1 "istio.io/api/networking/v1"
 	securityv1 "istio.io/api/security/v1"
-	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
-	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	celconfig "k8s.io/apiserver/pkg/apis/cel"
-	"sigs.k8s.io/yaml"
 
 	"github.com/edgejwt/edgejwt/config"
+	"github.com/edgejwt/edgejwt/platform/internal/crdcheck"
 )
 
-// The CRDs Istio publishes, from the Go module pinned in go.mod.
+// The CRDs Istio publishes, from the Go module platform/go.mod selects.
 const (
 	istioAPIModule = "istio.io/api"
 	crdFile        = "kubernetes/customresourcedefinitions.gen.yaml"
 )
 
-// The manifests of this folder.
+// The manifests checked: deploy/istio/ of the repository.
+const manifestDir = "../../deploy/istio"
+
 var manifests = []string{"wasmplugin.yaml", "serviceentry.yaml", "destinationrule.yaml"}
 
-// crdVersion validates objects of one served version of a CRD, with the
-// validators kube-apiserver runs on a create.
-type crdVersion struct {
-	crd        string
-	namespaced bool
-	schema     validation.SchemaValidator
-	structural *structuralschema.Structural
-	cel        *cel.Validator // nil when the schema has no CEL rules
-}
-
 var (
-	crdsOnce   sync.Once
-	crds       map[schema.GroupVersionKind]*crdVersion
-	crdsSource string
-	crdsErr    error
+	crdsOnce sync.Once
+	crds     *crdcheck.Set
+	crdsErr  error
 )
 
 // loadCRDs reads Istio's published CRDs once per test binary.
-func loadCRDs(t *testing.T) map[schema.GroupVersionKind]*crdVersion {
+func loadCRDs(t *testing.T) *crdcheck.Set {
 	t.Helper()
-	crdsOnce.Do(func() { crds, crdsSource, crdsErr = readCRDs() })
+	crdsOnce.Do(func() {
+		path, _, err := crdcheck.ModuleFile(istioAPIModule, crdFile)
+		if err != nil {
+			crdsErr = err
+			return
+		}
+		crds, crdsErr = crdcheck.Load(path)
+	})
 	if crdsErr != nil {
 		t.Fatalf("loading Istio's CRDs: %v", crdsErr)
 	}
 	return crds
 }
 
-func readCRDs() (map[schema.GroupVersionKind]*crdVersion, string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", istioAPIModule).Output()
-	if err != nil {
-		return nil, "", fmt.Errorf("go list -m %s: %w", istioAPIModule, err)
-	}
-	dir, version, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
-	if dir == "" {
-		return nil, "", fmt.Errorf("module %s is not downloaded (go mod download %s)", istioAPIModule, istioAPIModule)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, crdFile))
-	if err != nil {
-		return nil, "", err
-	}
-	docs, err := splitYAML(b)
-	if err != nil {
-		return nil, "", err
-	}
-	m := map[schema.GroupVersionKind]*crdVersion{}
-	for _, doc := range docs {
-		var crd apiextensionsv1.CustomResourceDefinition
-		if err := json.Unmarshal(doc, &crd); err != nil {
-			return nil, "", err
-		}
-		if crd.Kind != "CustomResourceDefinition" {
-			continue
-		}
-		for _, v := range crd.Spec.Versions {
-			if !v.Served || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
-				continue
-			}
-			cv, err := newCRDVersion(crd.Name, crd.Spec.Scope == apiextensionsv1.NamespaceScoped, v.Schema.OpenAPIV3Schema)
-			if err != nil {
-				return nil, "", fmt.Errorf("%s %s: %w", crd.Name, v.Name, err)
-			}
-			m[schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: crd.Spec.Names.Kind}] = cv
-		}
-	}
-	return m, istioAPIModule + "@" + version + " " + crdFile, nil
-}
-
-func newCRDVersion(name string, namespaced bool, v1schema *apiextensionsv1.JSONSchemaProps) (*crdVersion, error) {
-	var internal apiextensionsinternal.JSONSchemaProps
-	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(v1schema, &internal, nil); err != nil {
-		return nil, err
-	}
-	s, err := structuralschema.NewStructural(&internal)
-	if err != nil {
-		return nil, err
-	}
-	sv, _, err := validation.NewSchemaValidator(&internal)
-	if err != nil {
-		return nil, err
-	}
-	return &crdVersion{
-		crd:        name,
-		namespaced: namespaced,
-		schema:     sv,
-		structural: s,
-		cel:        cel.NewValidator(s, true, celconfig.PerCallLimit),
-	}, nil
-}
-
-// splitYAML returns the JSON of each non-empty document of a YAML stream.
-// Duplicate keys are an error, as kubectl's strict decoding makes them.
-func splitYAML(b []byte) ([][]byte, error) {
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
-	var docs [][]byte
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		j, err := yaml.YAMLToJSONStrict(doc)
-		if err != nil {
-			return nil, err
-		}
-		if s := strings.TrimSpace(string(j)); s == "null" || s == "" {
-			continue
-		}
-		docs = append(docs, j)
-	}
-}
+// splitYAML returns the JSON of each document of a YAML stream.
+func splitYAML(b []byte) ([][]byte, error) { return crdcheck.SplitYAML(b) }
 
 // readObjects decodes every document of a manifest as the API server would
-// receive it (integers as int64).
+// receive it.
 func readObjects(t *testing.T, name string, b []byte) []*unstructured.Unstructured {
 	t.Helper()
-	docs, err := splitYAML(b)
+	objs, err := crdcheck.ReadObjects(b)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	var objs []*unstructured.Unstructured
-	for i, doc := range docs {
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(doc); err != nil {
-			t.Fatalf("%s: document %d: %v", name, i, err)
-		}
-		objs = append(objs, u)
-	}
 	return objs
-}
-
-// validate runs on obj what kube-apiserver runs on a create of a custom
-// resource (metadata, OpenAPI schema, list types, CEL rules), plus the
-// unknown-field check of kubectl's default strict field validation.
-func validate(crds map[schema.GroupVersionKind]*crdVersion, obj *unstructured.Unstructured) field.ErrorList {
-	gvk := obj.GroupVersionKind()
-	cv := crds[gvk]
-	if cv == nil {
-		return field.ErrorList{field.Invalid(field.NewPath("apiVersion"), gvk.GroupVersion().String()+" "+gvk.Kind, "no served version of an Istio CRD")}
-	}
-	errs := apivalidation.ValidateObjectMetaAccessor(obj, cv.namespaced, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
-	errs = append(errs, validation.ValidateCustomResource(nil, obj.UnstructuredContent(), cv.schema)...)
-	unknown := pruning.PruneWithOptions(runtime.DeepCopyJSON(obj.UnstructuredContent()), cv.structural, true,
-		structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
-	for _, p := range unknown {
-		errs = append(errs, field.Invalid(field.NewPath(p), "", "unknown field (not in the CRD schema)"))
-	}
-	errs = append(errs, listtype.ValidateListSetsAndMaps(nil, cv.structural, obj.UnstructuredContent())...)
-	if cv.cel != nil {
-		celErrs, _ := cv.cel.Validate(context.Background(), nil, cv.structural, obj.UnstructuredContent(), nil, celconfig.RuntimeCELCostBudget)
-		errs = append(errs, celErrs...)
-	}
-	return errs
 }
 
 // decodeSpec decodes spec into Istio's API type for the kind, strictly (an
@@ -226,7 +93,7 @@ func decodeSpec(obj *unstructured.Unstructured) (proto.Message, error) {
 	case "AuthorizationPolicy":
 		msg = &securityv1.AuthorizationPolicy{}
 	default:
-		return nil, fmt.Errorf("kind %s: not one this folder deploys", obj.GetKind())
+		return nil, fmt.Errorf("kind %s: not one deploy/istio/ deploys", obj.GetKind())
 	}
 	spec, err := json.Marshal(obj.Object["spec"])
 	if err != nil {
@@ -251,8 +118,8 @@ func pluginConfiguration(wp *extensionsv1alpha1.WasmPlugin) (string, error) {
 
 // checkObject validates one object fully: CRD, typed spec and, for a
 // WasmPlugin, the filter's own parse of its configuration.
-func checkObject(crds map[schema.GroupVersionKind]*crdVersion, obj *unstructured.Unstructured) (proto.Message, *config.Config, error) {
-	if errs := validate(crds, obj); len(errs) > 0 {
+func checkObject(crds *crdcheck.Set, obj *unstructured.Unstructured) (proto.Message, *config.Config, error) {
+	if errs := crds.Validate(obj); len(errs) > 0 {
 		return nil, nil, errs.ToAggregate()
 	}
 	msg, err := decodeSpec(obj)
@@ -274,22 +141,23 @@ func checkObject(crds map[schema.GroupVersionKind]*crdVersion, obj *unstructured
 	return msg, cfg, nil
 }
 
-func readFile(t *testing.T, name string) []byte {
+// readManifest reads a manifest of deploy/istio/.
+func readManifest(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(name)
+	b, err := os.ReadFile(filepath.Join(manifestDir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-// TestManifestsValid validates every manifest of this folder against Istio's
+// TestManifestsValid validates every manifest of deploy/istio/ against Istio's
 // CRDs and API types, and the WasmPlugin's configuration with config.Parse.
 func TestManifestsValid(t *testing.T) {
 	crds := loadCRDs(t)
-	t.Logf("CRDs from %s (%d served kinds and versions)", crdsSource, len(crds))
+	t.Logf("CRDs from %s (%d served kinds and versions)", crds.Sources, crds.Len())
 	for _, name := range manifests {
-		objs := readObjects(t, name, readFile(t, name))
+		objs := readObjects(t, name, readManifest(t, name))
 		if len(objs) == 0 {
 			t.Errorf("%s: no object", name)
 		}
@@ -336,7 +204,7 @@ func clusterTLS(objs []placed, from, host string, port uint32) string {
 }
 
 // loadPlaced validates the given manifests and returns their objects.
-func loadPlaced(t *testing.T, crds map[schema.GroupVersionKind]*crdVersion, objs []*unstructured.Unstructured) []placed {
+func loadPlaced(t *testing.T, crds *crdcheck.Set, objs []*unstructured.Unstructured) []placed {
 	t.Helper()
 	var out []placed
 	for _, obj := range objs {
@@ -406,8 +274,11 @@ func fitErrors(objs []placed) []string {
 			continue
 		}
 		plugins++
-		if wp.GetPhase() != extensionsv1alpha1.PluginPhase_AUTHN || wp.GetFailStrategy() != extensionsv1alpha1.FailStrategy_FAIL_CLOSE {
-			fail("WasmPlugin phase %s failStrategy %s, want AUTHN and FAIL_CLOSE", wp.GetPhase(), wp.GetFailStrategy())
+		// FAIL_RELOAD replaces a VM that failed while serving; FAIL_CLOSE
+		// would leave it failed; FAIL_OPEN lets requests through when the
+		// module cannot be had (make istio-check shows all three).
+		if wp.GetPhase() != extensionsv1alpha1.PluginPhase_AUTHN || wp.GetFailStrategy() != extensionsv1alpha1.FailStrategy_FAIL_RELOAD {
+			fail("WasmPlugin phase %s failStrategy %s, want AUTHN and FAIL_RELOAD", wp.GetPhase(), wp.GetFailStrategy())
 		}
 		if u, err := url.Parse(wp.GetUrl()); err != nil || u.Scheme != "oci" {
 			fail("WasmPlugin url %q: want an oci:// image", wp.GetUrl())
@@ -445,7 +316,7 @@ func allObjects(t *testing.T) []*unstructured.Unstructured {
 	t.Helper()
 	var objs []*unstructured.Unstructured
 	for _, name := range manifests {
-		objs = append(objs, readObjects(t, name, readFile(t, name))...)
+		objs = append(objs, readObjects(t, name, readManifest(t, name))...)
 	}
 	return objs
 }
@@ -487,6 +358,14 @@ func TestFitRefusesGaps(t *testing.T) {
 			}
 			return objs
 		}, "no ServiceEntry visible in istio-system"},
+		{"failStrategy FAIL_OPEN", func(t *testing.T, objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+			for _, o := range objs {
+				if o.GetKind() == "WasmPlugin" {
+					set(t, o, "FAIL_OPEN", "spec", "failStrategy")
+				}
+			}
+			return objs
+		}, "failStrategy FAIL_OPEN, want AUTHN and FAIL_RELOAD"},
 		{"jwksUri on another host", func(t *testing.T, objs []*unstructured.Unstructured) []*unstructured.Unstructured {
 			for _, o := range objs {
 				if o.GetKind() == "WasmPlugin" {
@@ -505,10 +384,10 @@ func TestFitRefusesGaps(t *testing.T) {
 	}
 }
 
-// firstObject returns the only object of a manifest of this folder.
+// firstObject returns the only object of a manifest of deploy/istio/.
 func firstObject(t *testing.T, name string) *unstructured.Unstructured {
 	t.Helper()
-	objs := readObjects(t, name, readFile(t, name))
+	objs := readObjects(t, name, readManifest(t, name))
 	if len(objs) != 1 {
 		t.Fatalf("%s: %d objects, want 1", name, len(objs))
 	}
@@ -630,6 +509,21 @@ func TestPluginConfigThroughIstio(t *testing.T) {
 	if cfg.MaxPendingRequests != 1000000 || cfg.MaxTokenSize != 16384 || cfg.PendingRequestTimeout.String() != "750ms" {
 		t.Errorf("parsed maxPendingRequests %d maxTokenSize %d pendingRequestTimeout %s", cfg.MaxPendingRequests, cfg.MaxTokenSize, cfg.PendingRequestTimeout)
 	}
+	// As the filter receives them: one line, keys sorted, the integers
+	// (doubles in the Struct) written as integers.
+	msg, err := decodeSpec(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := pluginConfiguration(msg.(*extensionsv1alpha1.WasmPlugin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`{"jwtRules":[`, `"maxPendingRequests":1000000,"maxTokenSize":16384,"pendingRequestTimeout":"750ms","realm":`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("configuration %s\nwant it to contain %s", js, want)
+		}
+	}
 	if _, err := splitYAML([]byte("spec:\n  pluginConfig:\n    realm: a\n    realm: b\n")); err == nil {
 		t.Error("a duplicate key was accepted")
 	}
@@ -639,12 +533,12 @@ func TestPluginConfigThroughIstio(t *testing.T) {
 var yamlBlock = regexp.MustCompile("(?ms)^```ya?ml\\s*\\n(.*?)^```")
 
 // TestDocumentedManifestsValid validates the Istio objects shown in the
-// README, and the Istio policy docs/authorization.md compares with its
-// own, exactly as the manifests: snippets must work when pasted.
+// README, in the manual, and the Istio policy docs/authorization.md compares
+// with its own, exactly as the manifests: snippets must work when pasted.
 func TestDocumentedManifestsValid(t *testing.T) {
 	crds := loadCRDs(t)
 	checked := 0
-	for _, doc := range []string{"../../README.md", "../../docs/authorization.md"} {
+	for _, doc := range []string{"../../README.md", "../../docs/deploy-istio.md", "../../docs/authorization.md"} {
 		b, err := os.ReadFile(doc)
 		if err != nil {
 			t.Fatal(err)
@@ -662,8 +556,8 @@ func TestDocumentedManifestsValid(t *testing.T) {
 		}
 	}
 	t.Logf("%d documented Istio objects checked", checked)
-	if checked < 4 {
-		t.Errorf("only %d Istio objects found in the README and docs/authorization.md: the snippets went missing", checked)
+	if checked < 7 {
+		t.Errorf("only %d Istio objects found in the README, docs/deploy-istio.md and docs/authorization.md: the snippets went missing", checked)
 	}
 }
 
