@@ -106,6 +106,10 @@ type trick struct {
 	// with envoy.yaml's, where Envoy normalizes or refuses first. Only a
 	// 200 may reach the upstream.
 	want, shipped int
+	// shippedOr, when not 0, is the other refusal the shipped connection
+	// manager may give, depending on the Envoy release (its normalization
+	// of "..;" changed between 1.36 and 1.40).
+	shippedOr int
 }
 
 // pathTricks: each would reach a protected resource without a (suitable)
@@ -127,7 +131,10 @@ var pathTricks = []trick{
 	{name: "parameter on a POST path", method: "POST", path: "/api/v1/orders;x", want: 400},
 	{name: "encoded parameter", method: "POST", path: "/api/v1/orders%3Bx", want: 400},
 	{name: "dot-dot out of the bypass", method: "GET", path: "/public/../admin", want: 400, shipped: 401},
-	{name: "dot-dot-semicolon", method: "GET", path: "/public/..;/admin", want: 400, shipped: 401},
+	// Envoy 1.40 resolves "..;" as a dot segment under the shipped
+	// connection manager (the rules see /admin: 401); 1.36.4 leaves it,
+	// and the filter refuses the path (400). Both refuse.
+	{name: "dot-dot-semicolon", method: "GET", path: "/public/..;/admin", want: 400, shipped: 401, shippedOr: 400},
 	{name: "dot-dot, encoded semicolon", method: "GET", path: "/public/..%3b/admin", want: 400},
 	{name: "encoded dots", method: "GET", path: "/public/%2e%2e/admin", want: 400, shipped: 401},
 	{name: "encoded dots and slash", method: "GET", path: "/public/%2E%2E%2Fadmin", want: 400},
@@ -199,6 +206,9 @@ func TestPathTricks(t *testing.T) {
 								want = tc.shipped
 							}
 							seen := len(s.echo.ByTestID(id))
+							if mode == "shipped" && tc.shippedOr != 0 && a.status == tc.shippedOr {
+								want = tc.shippedOr
+							}
 							if a.status != want {
 								t.Errorf("%s %s: status %d %s, want %d", tc.method, tc.path, a.status, short(a.body), want)
 							}
