@@ -47,6 +47,7 @@ func (r *report) markdown(w *strings.Builder) {
 		fmt.Fprintf(w, "\n### Issue 5 targets\n\nIn the %s mode. Judged on req/s. \"By CPU\" is the reference's server CPU per request over the edgejwt setup's: the ratio the req/s would show if each server had its core to itself and used it all, which other processes on a shared machine disturb less.\n\n", r.refMode)
 		r.targetsSection().markdown(w)
 	}
+	r.costsMarkdown(w)
 	if len(r.Footprint) > 0 {
 		fmt.Fprintf(w, "\n## Footprint: start-up and memory\n\n")
 		fmt.Fprintf(w, "Direct mode. Start-up CPU: Envoy's CPU time (user+system, all threads) from exec to the first 200 of admin /ready (polled every %s), median of %d starts [min-max]; wall: from the start, func-e included, to then. RSS ready: VmRSS then. RSS after load: VmRSS after %s of the repeated-token workload; peak: VmHWM since the start (compile included). RSS over a: RSS after load minus (a)'s at the same concurrency. Wasm VMs: Envoy's `wasm.envoy.wasm.runtime.v8.active` gauge after the load (and the `.created` counter).\n\n",
