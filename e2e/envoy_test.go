@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -144,7 +143,7 @@ type envoyProc struct {
 	t         testing.TB
 	cfg       envoyConfig
 	baseID    int
-	log       *syncBuffer
+	log       *envoyproc.LogBuffer
 	adminBase string
 	listener  string // http://127.0.0.1:port
 	// abandoned: the Envoy could not bind its ports and was started
@@ -207,7 +206,7 @@ func launchEnvoy(t testing.TB, cfg envoyConfig) *envoyProc {
 		t:         t,
 		cfg:       cfg,
 		baseID:    nextBaseID(),
-		log:       &syncBuffer{},
+		log:       &envoyproc.LogBuffer{},
 		adminBase: fmt.Sprintf("http://127.0.0.1:%d", cfg.AdminPort),
 		listener:  fmt.Sprintf("http://127.0.0.1:%d", cfg.ListenPort),
 	}
@@ -347,25 +346,6 @@ func (e *envoyProc) dumpLog(log string) {
 // startupListing matches the indented lines of Envoy's start-up listing of
 // extensions and header maps, left out of the dump on the test output.
 var startupListing = regexp.MustCompile(`\]\[info\]\[main\] \[source/server/server\.cc:\d+\]   `)
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of Envoy's
-// stdout and stderr copiers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestTroubleLines checks the log scan every Envoy run ends with.
 func TestTroubleLines(t *testing.T) {

@@ -134,24 +134,6 @@ func renamed(obj map[string]any, name string) {
 	obj["metadata"].(map[string]any)["name"] = name
 }
 
-// syncBuffer is Envoy's log, written by func-e's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proxy is one Envoy running the deployed plugins, each first in the HTTP
 // filters of a listener of its own (as in the gateway's chain, where only
 // the metadata exchange may come before it), then the router to the echo
@@ -159,7 +141,7 @@ func (s *syncBuffer) String() string {
 // istiod's ADS stream to a file holding the agent's ECDS resource.
 type proxy struct {
 	envoy     *envoyproc.Envoy
-	log       *syncBuffer
+	log       *envoyproc.LogBuffer
 	admin     string
 	listeners []string // base URLs, one per plugin
 	ecds      []string // the ECDS file of each plugin
@@ -239,7 +221,7 @@ func startProxy(t *testing.T, f *fixture, concurrency int, plugins ...deployed) 
 	}
 	dir := t.TempDir()
 	adminPort := freePort(t)
-	p := &proxy{log: &syncBuffer{}, admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort),
+	p := &proxy{log: &envoyproc.LogBuffer{}, admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort),
 		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
 	bs := &bootstrapv3.Bootstrap{
 		// A file-based subscription (the ECDS files) wants the node named.
