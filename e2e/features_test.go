@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,22 +73,23 @@ func sign(t testing.TB, priv crypto.Signer, alg, kid string, claims map[string]a
 // of keyIssuers (cluster jwks_<i> for issuer i).
 func featureStack(t *testing.T, cfg map[string]any, issuers []*keyIssuer, routeHeaders []routeHeader) *stack {
 	t.Helper()
+	return issuersStack(t, issuers, envoyConfig{PluginConfig: string(mustJSON(cfg)), RouteHeaders: routeHeaders})
+}
+
+// issuersStack starts an echo upstream and an Envoy with cfg in front of
+// it, with cluster jwks_<i> for issuer i.
+func issuersStack(t *testing.T, issuers []*keyIssuer, cfg envoyConfig) *stack {
+	t.Helper()
 	echo, err := devservers.StartEcho(0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(echo.Close)
-	var clusters []cluster
+	cfg.UpstreamPort = echo.Port()
 	for i, k := range issuers {
-		clusters = append(clusters, cluster{Name: fmt.Sprintf("jwks_%d", i), Port: k.port})
+		cfg.JWKSClusters = append(cfg.JWKSClusters, cluster{Name: fmt.Sprintf("jwks_%d", i), Port: k.port})
 	}
-	e := startEnvoy(t, envoyConfig{
-		PluginConfig: string(mustJSON(cfg)),
-		UpstreamPort: echo.Port(),
-		JWKSClusters: clusters,
-		RouteHeaders: routeHeaders,
-	})
-	return &stack{echo: echo, envoy: e, client: newClient()}
+	return &stack{echo: echo, envoy: startEnvoy(t, cfg), client: newClient()}
 }
 
 // request sends method target (path and query, sent as is) with header
@@ -537,20 +537,11 @@ func TestRequestRules(t *testing.T) {
 func (e *envoyProc) counter(t *testing.T, name string) int {
 	t.Helper()
 	awaitMetricsFlush()
-	body, err := envoyadmin.Get(&http.Client{Timeout: 5 * time.Second}, e.adminBase+"/stats?filter=^"+regexp.QuoteMeta(name)+"$")
+	stats, err := envoyadmin.Stats(&http.Client{Timeout: 5 * time.Second}, e.adminBase, "^"+regexp.QuoteMeta(name)+"$", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(body, "\n") {
-		if v, ok := strings.CutPrefix(line, name+": "); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				t.Fatalf("%s: %v", line, err)
-			}
-			return n
-		}
-	}
-	return 0
+	return int(stats[name])
 }
 
 func mustEd25519(t *testing.T) crypto.Signer {

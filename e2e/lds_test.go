@@ -4,19 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/edgejwt/edgejwt/internal/devservers"
 	"github.com/edgejwt/edgejwt/internal/envoyadmin"
 	"github.com/edgejwt/edgejwt/internal/testkeys"
 )
@@ -121,19 +118,9 @@ const (
 // request counters to be flushed).
 func adminStats(t *testing.T, e *envoyProc, filter string) map[string]int64 {
 	t.Helper()
-	body, err := envoyadmin.Get(&http.Client{Timeout: 5 * time.Second}, e.adminBase+"/stats?filter="+url.QueryEscape(filter))
+	stats, err := envoyadmin.Stats(&http.Client{Timeout: 5 * time.Second}, e.adminBase, filter, "")
 	if err != nil {
 		t.Fatal(err)
-	}
-	stats := map[string]int64{}
-	for _, line := range strings.Split(body, "\n") {
-		name, val, ok := strings.Cut(line, ": ")
-		if !ok {
-			continue
-		}
-		if n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil {
-			stats[name] = n
-		}
 	}
 	return stats
 }
@@ -172,22 +159,7 @@ func (l *ldsListener) push(t *testing.T, e *envoyProc, pluginConfig string) (sta
 // ldsStack is featureStack with the listener served from lds.
 func ldsStack(t *testing.T, pluginConfig string, issuers []*keyIssuer, lds *ldsListener) *stack {
 	t.Helper()
-	echo, err := devservers.StartEcho(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(echo.Close)
-	var clusters []cluster
-	for i, k := range issuers {
-		clusters = append(clusters, cluster{Name: fmt.Sprintf("jwks_%d", i), Port: k.port})
-	}
-	e := startEnvoy(t, envoyConfig{
-		PluginConfig: pluginConfig,
-		UpstreamPort: echo.Port(),
-		JWKSClusters: clusters,
-		Bootstrap:    lds.bootstrap,
-	})
-	return &stack{echo: echo, envoy: e, client: newClient()}
+	return issuersStack(t, issuers, envoyConfig{PluginConfig: pluginConfig, Bootstrap: lds.bootstrap})
 }
 
 // movedIssuer is the issuer name of the key-source tests: one name, whose

@@ -396,19 +396,9 @@ func short(b []byte) string {
 func statsOf(t *testing.T, s *stack) map[string]int64 {
 	t.Helper()
 	awaitMetricsFlush()
-	body, err := envoyadmin.Get(&http.Client{Timeout: 5 * time.Second}, s.envoy.adminBase+"/stats")
+	stats, err := envoyadmin.Stats(&http.Client{Timeout: 5 * time.Second}, s.envoy.adminBase, "", "")
 	if err != nil {
 		t.Fatal(err)
-	}
-	stats := map[string]int64{}
-	for _, line := range strings.Split(body, "\n") {
-		name, val, ok := strings.Cut(line, ": ")
-		if !ok {
-			continue
-		}
-		if n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil {
-			stats[name] = n
-		}
 	}
 	return stats
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -73,4 +75,36 @@ func Quit(admin string) {
 	if err == nil {
 		resp.Body.Close()
 	}
+}
+
+// Stats reads the numeric stats (counters and gauges; histograms are left
+// out) of admin /stats whose names match the regular expression filter
+// ("" for all); typ, when set, is /stats's type (Counters, Gauges).
+func Stats(c *http.Client, admin, filter, typ string) (map[string]int64, error) {
+	q := url.Values{}
+	if filter != "" {
+		q.Set("filter", filter)
+	}
+	if typ != "" {
+		q.Set("type", typ)
+	}
+	u := strings.TrimRight(admin, "/") + "/stats"
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	body, err := Get(c, u)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(body, "\n") {
+		name, val, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil {
+			out[name] = n
+		}
+	}
+	return out, nil
 }

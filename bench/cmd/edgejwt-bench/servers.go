@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,28 +132,7 @@ func (b *bench) startEnvoy(p envoyStart) (*server, error) {
 // envoyStats returns the stats of one type (Counters, Gauges; "" for both)
 // of Envoy's /stats whose names match the regular expression filter.
 func envoyStats(admin, typ, filter string) (map[string]int64, error) {
-	c := &http.Client{Timeout: 5 * time.Second}
-	q := url.Values{"filter": {filter}}
-	if typ != "" {
-		q.Set("type", typ)
-	}
-	body, err := envoyadmin.Get(c, admin+"/stats?"+q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int64{}
-	for _, line := range strings.Split(body, "\n") {
-		name, val, ok := strings.Cut(line, ": ")
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64)
-		if err != nil {
-			continue // histograms
-		}
-		out[name] = n
-	}
-	return out, nil
+	return envoyadmin.Stats(&http.Client{Timeout: 5 * time.Second}, admin, filter, typ)
 }
 
 // startNode runs setup (d): node server.js, pinned, listening on a free
